@@ -138,4 +138,3 @@ func pushRepo(ev *github.PushEvent) repoRef {
 	}
 	return repoRef{Owner: owner, Name: r.GetName()}
 }
-
