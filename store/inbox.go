@@ -96,13 +96,7 @@ func (s *SQLite) commitBatch(batch []*enqueueReq) {
 		fail(fmt.Errorf("begin: %w", err))
 		return
 	}
-	stmt, err := tx.PrepareContext(ctx, `INSERT INTO deliveries(id, event, payload, received_ns, attempts, state, next_attempt_ns)
-		VALUES(?, ?, ?, ?, 0, 'pending', ?) ON CONFLICT(id) DO NOTHING`)
-	if err != nil {
-		tx.Rollback()
-		fail(fmt.Errorf("prepare: %w", err))
-		return
-	}
+	stmt := tx.StmtContext(ctx, s.insertDelivery)
 	results := make([]enqueueResp, len(batch))
 	for i, r := range batch {
 		d := r.d
@@ -122,6 +116,7 @@ func (s *SQLite) commitBatch(batch []*enqueueReq) {
 		fail(fmt.Errorf("commit: %w", err))
 		return
 	}
+	s.batches.Add(1)
 	for i, r := range batch {
 		r.resp <- results[i]
 	}
@@ -327,4 +322,23 @@ func (s *SQLite) ReleaseLeases(ctx context.Context) error {
 		return fmt.Errorf("store: release leases: %w", err)
 	}
 	return nil
+}
+
+// PruneDone deletes done deliveries finished before before and returns how
+// many it removed. Pending and dead deliveries are kept. A pruned ID is no
+// longer recognised as a duplicate by Enqueue, so keep done deliveries longer
+// than GitHub may redeliver (redeliveries are manual, for up to 3 days).
+func (s *SQLite) PruneDone(ctx context.Context, before time.Time) (int64, error) {
+	if s.closed() {
+		return 0, fmt.Errorf("store: prune deliveries: %w", ErrClosed)
+	}
+	res, err := s.db.ExecContext(ctx, `DELETE FROM deliveries WHERE state = 'done' AND finished_ns < ?`, nanos(before))
+	if err != nil {
+		return 0, fmt.Errorf("store: prune deliveries: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("store: prune deliveries: %w", err)
+	}
+	return n, nil
 }

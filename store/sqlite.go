@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	_ "modernc.org/sqlite" // registers driver "sqlite"
@@ -39,6 +40,10 @@ type SQLite struct {
 	closeOnce  sync.Once
 	closeErr   error
 	bg         sync.WaitGroup // lease renewers
+
+	insertDelivery *sql.Stmt // prepared once, used by the writer
+
+	batches atomic.Int64 // group commits done (observability, tests)
 }
 
 // Open opens (creating if needed) the store at dsn and migrates it. driver
@@ -95,6 +100,12 @@ func Open(ctx context.Context, driver, dsn string) (*SQLite, error) {
 		db.Close()
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
+	s.insertDelivery, err = db.PrepareContext(ctx, `INSERT INTO deliveries(id, event, payload, received_ns, attempts, state, next_attempt_ns)
+		VALUES(?, ?, ?, ?, 0, 'pending', ?) ON CONFLICT(id) DO NOTHING`)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("store: open %s: prepare: %w", path, err)
+	}
 	go s.writer()
 	return s, nil
 }
@@ -107,6 +118,7 @@ func (s *SQLite) Close() error {
 		close(s.quit)
 		<-s.writerDone
 		s.bg.Wait()
+		s.insertDelivery.Close()
 		s.closeErr = s.db.Close()
 	})
 	return s.closeErr

@@ -25,6 +25,7 @@ type Store interface {
 	ListDeliveries(ctx context.Context, state string, limit int) ([]Delivery, error)
 	InboxStats(ctx context.Context) (InboxStats, error)
 	ReleaseLeases(ctx context.Context) error
+	PruneDone(ctx context.Context, before time.Time) (int64, error)
 }
 
 var _ Store = (*SQLite)(nil)
