@@ -93,6 +93,12 @@ type Resources struct {
 	MemoryLimit *int
 }
 
+// SizeProblem is the problem reported for a file of size bytes that exceeds
+// MaxFileSize; callers that stop reading early (the CLI) report it themselves.
+func SizeProblem(size int64) Problem {
+	return Problem{Message: fmt.Sprintf("file is %d bytes; files over %d bytes (64 KiB) are refused before parsing", size, MaxFileSize)}
+}
+
 type position struct{ line, col int }
 
 // Pos returns the line and column of a declared field's value ("deploy.port"),
@@ -245,7 +251,7 @@ func syntaxProblem(err error) Problem {
 // Spec is nil when there is any problem.
 func ParseSpec(data []byte) (*Spec, []Problem) {
 	if len(data) > MaxFileSize {
-		return nil, []Problem{{Message: fmt.Sprintf("file is %d bytes; the limit is %d bytes (64 KiB)", len(data), MaxFileSize)}}
+		return nil, []Problem{SizeProblem(int64(len(data)))}
 	}
 	if !utf8.Valid(data) {
 		i := 0
@@ -259,6 +265,9 @@ func ParseSpec(data []byte) (*Spec, []Problem) {
 		line := 1 + bytes.Count(data[:i], []byte("\n"))
 		col := 1 + utf8.RuneCount(data[bytes.LastIndexByte(data[:i], '\n')+1:i])
 		return nil, []Problem{{Line: line, Column: col, Message: "file is not valid UTF-8"}}
+	}
+	if len(bytes.TrimSpace(data)) == 0 {
+		return nil, []Problem{{Message: "file is empty; it needs at least `version: 1`"}}
 	}
 	doc, errs := decodeSingle(data)
 	if len(errs) > 0 {
@@ -317,11 +326,11 @@ func decodeSingle(data []byte) (doc *yaml.Node, errs []Problem) {
 }
 
 func (p *parser) root(n *yaml.Node) {
+	if n.Kind == yaml.AliasNode || n.Anchor != "" {
+		p.checkNode("", n)
+		return
+	}
 	if n.Kind != yaml.MappingNode {
-		if n.Kind == yaml.AliasNode || n.Anchor != "" {
-			p.checkNode("", n)
-			return
-		}
 		p.at("", n, "the file must be a mapping with `version: 1` at the top, got %s", describe(n))
 		return
 	}
