@@ -120,7 +120,10 @@ func pushChangedPaths(ev *github.PushEvent) (paths []string, complete bool) {
 
 func branchOf(ref string) (string, bool) {
 	b, ok := strings.CutPrefix(ref, "refs/heads/")
-	return b, ok && b != ""
+	if !ok || b == "" {
+		return "", false
+	}
+	return b, true
 }
 
 func isZeroSHA(sha string) bool { return strings.Trim(sha, "0") == "" }

@@ -65,7 +65,11 @@ func renderCheck(r checkResult) checkOutput {
 			o.Title = fmt.Sprintf("Invalid: %s", plural(len(p.Errors), "error"))
 		case gitops.StatusDrift:
 			o.Conclusion = "neutral"
-			o.Title = fmt.Sprintf("Drift: %s differ from live (sync pending)", plural(len(p.Drift), "field"))
+			verb := "differ"
+			if len(p.Drift) == 1 {
+				verb = "differs"
+			}
+			o.Title = fmt.Sprintf("Drift: %s %s from live (sync pending)", plural(len(p.Drift), "field"), verb)
 		default:
 			o.Conclusion = "success"
 			o.Title = "In sync with the live config"
