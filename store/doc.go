@@ -42,7 +42,7 @@
 //
 // Errors. Every error names the operation and the key or ID involved
 // ("store: complete delivery \"abc\": ..."), wraps the cause (errors.Is works
-// with [ErrNotFound], [ErrClosed], context errors), and never includes a
+// with [ErrNotFound], [ErrClosed], [ErrInvalid], context errors), and never includes a
 // payload or any other stored content. Redacting secrets from
 // AuditRecord.Error is the caller's job; the store writes it as given.
 //
