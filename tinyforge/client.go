@@ -149,8 +149,10 @@ func New(baseURL, token string, opts ...Option) (*Client, error) {
 	if token == "" {
 		return nil, fmt.Errorf("tinyforge: empty token")
 	}
-	if strings.ContainsAny(token, "\r\n\x00 \t") {
-		return nil, fmt.Errorf("tinyforge: token contains whitespace or control characters")
+	for i := 0; i < len(token); i++ {
+		if token[i] < 0x21 || token[i] > 0x7e {
+			return nil, fmt.Errorf("tinyforge: token must be printable ASCII without spaces")
+		}
 	}
 	c := &Client{
 		baseURL:        strings.TrimRight(u.Scheme+"://"+u.Host+u.EscapedPath(), "/"),
@@ -269,7 +271,6 @@ func (c *Client) SetGitOps(ctx context.Context, id ID, enabled bool, path string
 	if err != nil {
 		return nil, err
 	}
-	rq.idempotent = true
 	rq.body = struct {
 		Enabled bool   `json:"enabled"`
 		Path    string `json:"path"`
@@ -311,7 +312,8 @@ func workloadRequest(method, route string, id ID, suffix string) (request, error
 	if strings.TrimSpace(string(id)) == "" {
 		return request{}, fmt.Errorf("%s %s: %w: empty workload id", method, route, ErrBadRequest)
 	}
-	return request{method: method, route: route, path: "/api/workloads/" + url.PathEscape(string(id)) + suffix}, nil
+	return request{method: method, route: route, path: "/api/workloads/" + url.PathEscape(string(id)) + suffix,
+		idempotent: method == http.MethodGet || method == http.MethodPut}, nil
 }
 
 type outcome struct {

@@ -317,11 +317,11 @@ func TestUnauthorizedAndServerErrors(t *testing.T) {
 	ctx := context.Background()
 	bad := f.client(t, "not-a-token")
 	calls := map[string]func() error{
-		"list": func() error { _, err := bad.ListWorkloads(ctx); return err },
-		"get":  func() error { _, err := bad.GetWorkload(ctx, "1"); return err },
+		"list":   func() error { _, err := bad.ListWorkloads(ctx); return err },
+		"get":    func() error { _, err := bad.GetWorkload(ctx, "1"); return err },
 		"gitops": func() error { _, err := bad.GetGitOps(ctx, "1"); return err },
-		"put":  func() error { _, err := bad.SetGitOps(ctx, "1", true, "x.yml"); return err },
-		"sync": func() error { _, err := bad.Sync(ctx, "1", ""); return err },
+		"put":    func() error { _, err := bad.SetGitOps(ctx, "1", true, "x.yml"); return err },
+		"sync":   func() error { _, err := bad.Sync(ctx, "1", ""); return err },
 	}
 	for name, call := range calls {
 		if err := call(); !errors.Is(err, tinyforge.ErrUnauthorized) {

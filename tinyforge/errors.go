@@ -4,7 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
+	"regexp"
 	"strings"
 	"unicode"
 )
@@ -146,31 +146,30 @@ type redactedCause struct {
 func (r redactedCause) Error() string { return r.msg }
 func (r redactedCause) Unwrap() error { return r.err }
 
-// redactor removes a secret (and its common encodings) from text.
-type redactor struct{ forms []string }
+// redactor removes a secret from text: verbatim, in any letter case, and
+// with any of its bytes percent-encoded (as a URL or form would carry it).
+type redactor struct{ re *regexp.Regexp }
 
 const redacted = "[REDACTED]"
 
+// secret is printable ASCII (New checks it).
 func newRedactor(secret string) redactor {
 	if secret == "" {
 		return redactor{}
 	}
-	forms := []string{secret}
-	for _, f := range []string{url.QueryEscape(secret), url.PathEscape(secret), strings.ToLower(secret), strings.ToUpper(secret)} {
-		if f != secret && f != "" {
-			forms = append(forms, f)
-		}
+	var b strings.Builder
+	b.WriteString("(?i)")
+	for i := 0; i < len(secret); i++ {
+		fmt.Fprintf(&b, "(?:%s|%%%02X)", regexp.QuoteMeta(string(secret[i])), secret[i])
 	}
-	return redactor{forms: forms}
+	return redactor{re: regexp.MustCompile(b.String())}
 }
 
 func (r redactor) redact(s string) string {
-	for _, f := range r.forms {
-		if strings.Contains(s, f) {
-			s = strings.ReplaceAll(s, f, redacted)
-		}
+	if r.re == nil {
+		return s
 	}
-	return s
+	return r.re.ReplaceAllLiteralString(s, redacted)
 }
 
 // sanitize redacts, strips control characters (then redacts again, since
