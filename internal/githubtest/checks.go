@@ -139,10 +139,13 @@ type checkRunBody struct {
 
 // checkLimits applies GitHub's check-run limits before schema validation,
 // with GitHub's own messages.
-func checkRunLimits(doc string, raw []byte) (response, bool) {
+func checkRunLimits(doc string, raw []byte, creating bool) (response, bool) {
 	var b checkRunBody
 	if err := json.Unmarshal(raw, &b); err != nil {
 		return ghError(400, "Problems parsing JSON", doc), true
+	}
+	if creating && b.Status != nil && *b.Status == "completed" && b.Conclusion == nil {
+		return ghInvalidRequest(doc, `"conclusion" wasn't supplied.`), true
 	}
 	if b.Output == nil {
 		return response{}, false
@@ -369,9 +372,6 @@ func sortedPRNumbers(rs *repoState) []int {
 
 func (s *Server) handleCreateCheckRun(req *request) response {
 	doc := docURL(RouteCreateCheckRun)
-	if resp, bad := checkRunLimits(doc, req.body); bad {
-		return resp
-	}
 	var b checkRunBody
 	_ = json.Unmarshal(req.body, &b)
 	s.mu.Lock()
@@ -420,9 +420,6 @@ func (s *Server) lookupCheckRun(req *request) (*checkRunState, bool) {
 
 func (s *Server) handleUpdateCheckRun(req *request) response {
 	doc := docURL(RouteUpdateCheckRun)
-	if resp, bad := checkRunLimits(doc, req.body); bad {
-		return resp
-	}
 	var b checkRunBody
 	_ = json.Unmarshal(req.body, &b)
 	s.mu.Lock()

@@ -111,7 +111,7 @@ func (s *Server) patchRepoJSON(m map[string]any, rs *repoState, pushStyle bool) 
 		no["name"] = rs.Owner
 	}
 	m["owner"] = no
-	m["fork"] = false
+	m["fork"] = rs.fork
 }
 
 func (s *Server) repoJSON(rs *repoState) map[string]any {

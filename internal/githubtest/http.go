@@ -196,6 +196,19 @@ func (rt *route) matchGreedyMiddle(parts []string) (map[string]string, bool) {
 	return params, v != ""
 }
 
+var prechecks = map[string]func(doc string, body []byte) (response, bool){
+	RouteCreateCheckRun: func(doc string, body []byte) (response, bool) { return checkRunLimits(doc, body, true) },
+	RouteUpdateCheckRun: func(doc string, body []byte) (response, bool) { return checkRunLimits(doc, body, false) },
+	RouteCreateComment: func(doc string, body []byte) (response, bool) {
+		_, resp, bad := commentBodyLimits(doc, body)
+		return resp, bad
+	},
+	RouteUpdateComment: func(doc string, body []byte) (response, bool) {
+		_, resp, bad := commentBodyLimits(doc, body)
+		return resp, bad
+	},
+}
+
 type request struct {
 	r      *http.Request
 	body   []byte
@@ -337,7 +350,13 @@ func (s *Server) dispatch(req *request, call *Call) (response, string) {
 		return faultResponse(f.status), rateKey
 	}
 	s.mu.Unlock()
-	// Request validation against GitHub's OpenAPI description.
+	// GitHub's own limits (with GitHub's messages), then validation against
+	// GitHub's OpenAPI description.
+	if pre := prechecks[rt.template]; pre != nil {
+		if resp, bad := pre(doc, req.body); bad {
+			return resp, rateKey
+		}
+	}
 	if resp, bad := s.validateOpenAPI(req, doc); bad {
 		return resp, rateKey
 	}

@@ -267,6 +267,35 @@ func (s *Server) AddRepo(fullName, defaultBranch string) *Repo {
 	return &r
 }
 
+// Fork creates forkFullName as a fork of repo: same branches and commits.
+func (s *Server) Fork(repo, forkFullName string) *Repo {
+	owner, name := splitFull(forkFullName)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	src := s.repoLocked(repo)
+	if _, ok := s.repos[strings.ToLower(forkFullName)]; ok || owner == "" || name == "" {
+		panic("githubtest: bad fork name " + forkFullName)
+	}
+	s.userLocked(owner)
+	rs := &repoState{
+		Repo:     Repo{ID: s.newIDLocked(), FullName: forkFullName, Owner: owner, Name: name, DefaultBranch: src.DefaultBranch, InitialSHA: src.InitialSHA},
+		branches: map[string]string{},
+		known:    map[string]bool{},
+		issues:   map[int]*issueState{},
+		pulls:    map[int]*PullRequest{},
+		fork:     true,
+	}
+	for b, sha := range src.branches {
+		rs.branches[b] = sha
+	}
+	for sha := range src.known {
+		rs.known[sha] = true
+	}
+	s.repos[strings.ToLower(forkFullName)] = rs
+	r := rs.Repo
+	return &r
+}
+
 // Repo returns a snapshot of a repository.
 func (s *Server) Repo(fullName string) Repo {
 	s.mu.Lock()

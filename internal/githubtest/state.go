@@ -64,6 +64,7 @@ type repoState struct {
 	nextNumber int               // issue/PR numbers share one sequence
 	issues     map[int]*issueState
 	pulls      map[int]*PullRequest
+	fork       bool
 }
 
 type issueState struct {
