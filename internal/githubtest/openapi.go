@@ -185,7 +185,8 @@ func describeValidation(err error) string {
 			}
 			val, _ := json.Marshal(se.Value)
 			if se.SchemaField == "required" {
-				return fmt.Sprintf("%s wasn't supplied.", se.Reason)
+				name := strings.TrimSuffix(strings.TrimPrefix(se.Reason, "property "), " is missing")
+				return fmt.Sprintf("%s wasn't supplied.", name)
 			}
 			return fmt.Sprintf("For '%s', %s %s.", where, val, strings.TrimSuffix(se.Reason, "."))
 		}

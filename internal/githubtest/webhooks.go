@@ -14,7 +14,10 @@ import (
 
 // Payload loads testdata/webhooks/<name>.json (GitHub's example payloads)
 // as a fresh map. name is the file name without ".json", e.g.
-// "pull_request.opened".
+// "pull_request.opened". Timestamps in the examples' non-ISO form
+// ("2018-04-25 20:42:10", in check_run.rerequested's app objects, which
+// go-github cannot decode) are rewritten to RFC 3339, as GitHub sends them;
+// PayloadBytes has the file untouched.
 func Payload(name string) map[string]any {
 	raw, err := testdata.ReadFile("testdata/webhooks/" + name + ".json")
 	if err != nil {
@@ -24,7 +27,27 @@ func Payload(name string) map[string]any {
 	if err := json.Unmarshal(raw, &m); err != nil {
 		panic(err)
 	}
+	normalizeTimes(m)
 	return m
+}
+
+func normalizeTimes(v any) {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			if str, ok := e.(string); ok && strings.HasSuffix(k, "_at") {
+				if t, err := time.Parse("2006-01-02 15:04:05", str); err == nil {
+					x[k] = t.UTC().Format(time.RFC3339)
+				}
+				continue
+			}
+			normalizeTimes(e)
+		}
+	case []any:
+		for _, e := range x {
+			normalizeTimes(e)
+		}
+	}
 }
 
 // PayloadBytes returns the example payload's bytes exactly as stored.
