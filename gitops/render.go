@@ -39,8 +39,8 @@ func RenderMarkdown(p *Plan, o RenderOptions) string {
 		fmt.Fprintf(&b, "%s matches the live config (%s).\n", codeSpan(path), plural(len(p.ManagedFields), "managed field"))
 	case StatusDrift:
 		fmt.Fprintf(&b, "### ⚠️ %s: drift\n\n", mdText(name))
-		fmt.Fprintf(&b, "%s of %s differ from the live config. An admin can apply %s with `/tinyforge sync`.\n",
-			plural(len(p.Drift), "field"), codeSpan(path), pick(len(p.Drift) == 1, "it", "them"))
+		fmt.Fprintf(&b, "%s of %s %s from the live config. An admin can apply %s with `/tinyforge sync`.\n",
+			plural(len(p.Drift), "field"), codeSpan(path), pick(len(p.Drift) == 1, "differs", "differ"), pick(len(p.Drift) == 1, "it", "them"))
 	default:
 		fmt.Fprintf(&b, "### ❌ %s: invalid\n\n", mdText(name))
 		fmt.Fprintf(&b, "%s cannot be applied: %s. Nothing is synced until %s fixed.\n",
@@ -94,7 +94,7 @@ func RenderText(p *Plan, path string) string {
 		line(pr, "warning: ")
 	}
 	if len(p.Drift) > 0 {
-		fmt.Fprintf(&b, "%s: drift: %s differ from the live config\n", path, plural(len(p.Drift), "field"))
+		fmt.Fprintf(&b, "%s: drift: %s %s from the live config\n", path, plural(len(p.Drift), "field"), pick(len(p.Drift) == 1, "differs", "differ"))
 		for _, d := range p.Drift {
 			live := "(unset)"
 			if d.Live != nil {
@@ -208,7 +208,7 @@ func mdText(s string) string {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		switch c {
-		case '\\', '`', '*', '_', '[', ']', '|', '~', '!', '(', ')', '{', '}', '+', '-', '=', '^', '$':
+		case '\\', '`', '*', '_', '[', ']', '|', '~':
 			b.WriteByte('\\')
 			b.WriteByte(c)
 		case '<':

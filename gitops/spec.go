@@ -57,7 +57,7 @@ const MaxHealthcheckLen = 512
 
 // maxProblems bounds the problems reported for one file, so a hostile file
 // cannot produce an unbounded report.
-const maxProblems = 100
+const maxProblems = 1000
 
 // Problem is one error or warning about a .tinyforge.yml, anchored to a field
 // and a position when those are known.

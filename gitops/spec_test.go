@@ -251,11 +251,11 @@ func TestRuleBillionLaughsIsCheap(t *testing.T) {
 func TestRuleProblemCap(t *testing.T) {
 	var b strings.Builder
 	b.WriteString("version: 1\n")
-	for i := 0; i < 500; i++ {
+	for i := 0; i < 1500; i++ {
 		fmt.Fprintf(&b, "k%d: 1\n", i)
 	}
 	_, probs := ParseSpec([]byte(b.String()))
-	if len(probs) != maxProblems+1 || !strings.Contains(probs[len(probs)-1].Message, "400 more problems not shown") {
+	if len(probs) != maxProblems+1 || !strings.Contains(probs[len(probs)-1].Message, "500 more problems not shown") {
 		t.Fatalf("got %d problems, last %+v", len(probs), probs[len(probs)-1])
 	}
 }
