@@ -24,6 +24,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdPlan(args[1:], stdout, stderr)
 	case "serve":
 		return cmdServe(args[1:], stdout, stderr)
+	case "audit":
+		return cmdAudit(args[1:], stdout, stderr)
+	case "deliveries":
+		return cmdDeliveries(args[1:], stdout, stderr)
 	}
 	fmt.Fprintf(stderr, "tinyforge-bot: unknown command %q\n%s\n", args[0], usage)
 	return 1
@@ -36,4 +40,6 @@ commands:
   demo                     the whole flow on this machine, against the fakes
   validate FILE            check a .tinyforge.yml
   plan --live W.json FILE  drift of a .tinyforge.yml against a live workload
-  audit                    read the audit log`
+  audit [--repo R] [--since T] [--format text|json]
+                           read the audit log of syncs
+  deliveries [--state dead] list webhook deliveries in the inbox`
