@@ -8,6 +8,22 @@
 // with GitHub's 422 answers, answers conditional GETs with 304, and records
 // every call. Responses start from GitHub's own examples
 // (components.examples) and are overwritten with the fake's state.
+//
+// Decisions where GitHub leaves room:
+//   - collaborator permission: a known user (any login the fake has seen)
+//     without a role gets 200 {"permission":"none","role_name":"none"}; an
+//     unknown login gets 404 "<login> is not a user". `permission` is the
+//     legacy value (maintain→write, triage→read); role_name is the role. The
+//     repository owner is admin.
+//   - summary/text: refused above 65535 characters (schema, "Only 65535
+//     characters are allowed; N were supplied.") and above 65535 bytes
+//     ("summary exceeds a maximum bytesize of 65535"), both GitHub answers.
+//   - a request without Authorization on a repository route gets 401
+//     "Requires authentication" (GitHub answers 404 for private repos).
+//   - a push webhook carries at most MaxPushCommits commits and no marker
+//     when capped (PushOptions.MaxCommits simulates a smaller cap).
+//   - the access-token request body "null" (what ghinstallation sends) is
+//     taken as no body.
 package githubtest
 
 import (
