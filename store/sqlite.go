@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -96,7 +97,7 @@ func Open(ctx context.Context, driver, dsn string) (*SQLite, error) {
 		quit:       make(chan struct{}),
 		writerDone: make(chan struct{}),
 	}
-	if err := s.migrate(ctx); err != nil {
+	if err := s.migrateRetry(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
@@ -211,6 +212,39 @@ CREATE TABLE heartbeat (
 	owner TEXT    NOT NULL
 );
 `,
+}
+
+// migrateRetry runs migrate, retrying while the file is busy. Processes
+// opening a fresh file at once race to switch it to WAL mode, and SQLite
+// reports SQLITE_BUSY for that without consulting busy_timeout.
+func (s *SQLite) migrateRetry(ctx context.Context) error {
+	deadline := time.Now().Add(30 * time.Second)
+	backoff := time.Millisecond
+	for {
+		err := s.migrate(ctx)
+		if err == nil || !isBusy(err) || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("migrate: %w (last: %v)", ctx.Err(), err)
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 100*time.Millisecond)
+	}
+}
+
+// isBusy reports whether err is SQLITE_BUSY or SQLITE_LOCKED (any extended code).
+func isBusy(err error) bool {
+	var c interface{ Code() int }
+	if !errors.As(err, &c) {
+		return false
+	}
+	switch c.Code() & 0xff {
+	case 5, 6: // SQLITE_BUSY, SQLITE_LOCKED
+		return true
+	}
+	return false
 }
 
 // migrate brings the schema up to date in one IMMEDIATE transaction, so two
