@@ -1,7 +1,6 @@
 package app
 
 import (
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -66,10 +65,7 @@ func cmdValidate(args []string, stdout, stderr io.Writer) int {
 // parseWithFile parses flags that may appear before or after the single FILE
 // argument.
 func parseWithFile(fs *flag.FlagSet, args []string, stderr io.Writer) (string, bool) {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return "", false
-		}
+	if err := fs.Parse(args); err != nil { // flag has printed the error and usage
 		return "", false
 	}
 	rest := fs.Args()
