@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rs/zerolog"
+
 	"github.com/tinyforge/tinyforge-bot/internal/githubtest"
 	"github.com/tinyforge/tinyforge-bot/tinyforge"
 )
@@ -101,3 +103,5 @@ func workloadFor(repo, name string) tinyforge.Workload {
 	}
 	return tinyforge.Workload{Name: name, Source: "dockerfile", SourceConfig: cfg, GitOpsEnabled: true, GitOpsPath: ".tinyforge.yml"}
 }
+
+func zerologDiscard() zerolog.Logger { return zerolog.Nop() }

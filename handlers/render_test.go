@@ -25,7 +25,9 @@ func TestRenderCheckGolden(t *testing.T) {
 		conclusion string
 	}{
 		{"in_sync", with(func(r *checkResult) { r.Plan = plan("version: 1\ndeploy:\n  port: 8080\n") }), "success"},
-		{"drift", with(func(r *checkResult) { r.Plan = plan("version: 1\ndeploy:\n  port: 9090\n  deploy_strategy: blue-green\n") }), "neutral"},
+		{"drift", with(func(r *checkResult) {
+			r.Plan = plan("version: 1\ndeploy:\n  port: 9090\n  deploy_strategy: blue-green\n")
+		}), "neutral"},
 		{"warnings", with(func(r *checkResult) {
 			r.Plan = plan("version: 1\ndeploy:\n  port: 8080\n  max_instances: 2\n")
 		}), "success"},
