@@ -99,7 +99,9 @@ func NewServer(ctx context.Context, cfg *config.Config, logger zerolog.Logger) (
 		Workers:     cfg.Inbox.Workers,
 		MaxAttempts: cfg.Inbox.MaxAttempts,
 		RetryBase:   cfg.Inbox.RetryBase,
-		Logger:      logger,
+		// One instance per SQLite file (see docs/operations.md).
+		ResumeOnStart: true,
+		Logger:        logger,
 		Observer: inbox.Observer{
 			Enqueued: func(event string, dup bool) {
 				outcome := "accepted"
@@ -162,17 +164,24 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 	go func() { serveErr <- hs.Serve(l) }()
 	s.logger.Info().Str("address", l.Addr().String()).Msg("serving")
 
+	go s.pruneDone(wctx)
+
 	var err error
 	select {
 	case <-ctx.Done():
 	case err = <-serveErr:
 	}
+	// One grace period for everything: the listener closes at once, requests
+	// in flight and handlers in flight finish side by side, and what is left
+	// stays pending in the inbox for the next start.
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), s.cfg.Server.ShutdownGrace)
 	defer cancel()
-	if serr := hs.Shutdown(shutdownCtx); serr != nil && !errors.Is(serr, http.ErrServerClosed) {
+	httpDone := make(chan error, 1)
+	go func() { httpDone <- hs.Shutdown(shutdownCtx) }()
+	stopWorkers()
+	if serr := <-httpDone; serr != nil && !errors.Is(serr, http.ErrServerClosed) {
 		err = errors.Join(err, serr)
 	}
-	stopWorkers()
 	if werr := <-workersDone; werr != nil {
 		err = errors.Join(err, werr)
 	}
@@ -181,6 +190,28 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 	}
 	s.logger.Info().Msg("stopped")
 	return err
+}
+
+// keepDone is how long processed deliveries stay in the inbox: long enough
+// to recognise GitHub redeliveries and to investigate, short enough that the
+// store does not grow without bound.
+const keepDone = 7 * 24 * time.Hour
+
+func (s *Server) pruneDone(ctx context.Context) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		if n, err := s.store.PruneDone(ctx, time.Now().Add(-keepDone)); err != nil && ctx.Err() == nil {
+			s.logger.Warn().Err(err).Msg("prune processed deliveries")
+		} else if n > 0 {
+			s.logger.Info().Int64("deliveries", n).Msg("pruned processed deliveries")
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // webhookError answers a delivery that could not be accepted. An invalid

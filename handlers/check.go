@@ -11,6 +11,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/tinyforge/tinyforge-bot/gitops"
+	"github.com/tinyforge/tinyforge-bot/inbox"
 	"github.com/tinyforge/tinyforge-bot/tinyforge"
 )
 
@@ -26,6 +27,9 @@ type checkTarget struct {
 	// FileRepo is where .tinyforge.yml is read: the fork for a fork's PR.
 	FileRepo repoRef
 	HeadSHA  string
+	// DeliveryID ties the check run to the webhook that asked for it, so a
+	// re-run after a crash finds the run it already created.
+	DeliveryID string
 }
 
 func gitopsPath(w tinyforge.Workload) string {
@@ -68,20 +72,41 @@ func (b *Base) runChecks(ctx context.Context, client *github.Client, t checkTarg
 // completes the run, also when Tinyforge or GitHub fail midway.
 func (b *Base) runCheck(ctx context.Context, client *github.Client, t checkTarget, w tinyforge.Workload) error {
 	logger := zerolog.Ctx(ctx).With().Str("workload", w.Name).Str("sha", t.HeadSHA).Logger()
-	started := github.Timestamp{Time: b.now()}
-	run, _, err := client.Checks.CreateCheckRun(ctx, t.Repo.Owner, t.Repo.Name, github.CreateCheckRunOptions{
-		Name:       checkName(w),
-		HeadSHA:    t.HeadSHA,
-		Status:     github.String("in_progress"),
-		ExternalID: github.String(string(w.ID)),
-		StartedAt:  &started,
-	})
-	if err != nil {
-		return fmt.Errorf("create check run %s at %s: %w", checkName(w), shortSHA(t.HeadSHA), err)
+	externalID := string(w.ID)
+	if t.DeliveryID != "" {
+		externalID = t.DeliveryID + "/" + string(w.ID)
+	}
+	var runID int64
+	if inbox.Attempt(ctx) > 1 {
+		// This delivery was started before (a crash or a failed attempt): take
+		// over the run it created instead of posting a second one.
+		prev, done, err := b.findCheckRun(ctx, client, t, checkName(w), externalID)
+		if err != nil {
+			return err
+		}
+		if done {
+			logger.Info().Msg("check run already completed by an earlier attempt")
+			return nil
+		}
+		runID = prev
+	}
+	if runID == 0 {
+		started := github.Timestamp{Time: b.now()}
+		run, _, err := client.Checks.CreateCheckRun(ctx, t.Repo.Owner, t.Repo.Name, github.CreateCheckRunOptions{
+			Name:       checkName(w),
+			HeadSHA:    t.HeadSHA,
+			Status:     github.String("in_progress"),
+			ExternalID: github.String(externalID),
+			StartedAt:  &started,
+		})
+		if err != nil {
+			return fmt.Errorf("create check run %s at %s: %w", checkName(w), shortSHA(t.HeadSHA), err)
+		}
+		runID = run.GetID()
 	}
 	result := b.evaluate(ctx, client, t, w)
 	out := renderCheck(result)
-	if err := b.completeCheck(ctx, client, t.Repo, run.GetID(), checkName(w), out); err != nil {
+	if err := b.completeCheck(ctx, client, t.Repo, runID, checkName(w), out); err != nil {
 		return err
 	}
 	if b.Observer.CheckCompleted != nil {
@@ -89,6 +114,22 @@ func (b *Base) runCheck(ctx context.Context, client *github.Client, t checkTarge
 	}
 	logger.Info().Str("conclusion", out.Conclusion).Msg("check run completed")
 	return nil
+}
+
+// findCheckRun looks for the run an earlier attempt at this delivery made.
+func (b *Base) findCheckRun(ctx context.Context, client *github.Client, t checkTarget, name, externalID string) (id int64, completed bool, err error) {
+	runs, _, err := client.Checks.ListCheckRunsForRef(ctx, t.Repo.Owner, t.Repo.Name, t.HeadSHA, &github.ListCheckRunsOptions{
+		CheckName: github.String(name), AppID: github.Int64(b.AppID), Filter: github.String("all"),
+	})
+	if err != nil {
+		return 0, false, fmt.Errorf("list check runs %s at %s: %w", name, shortSHA(t.HeadSHA), err)
+	}
+	for _, r := range runs.CheckRuns {
+		if r.GetExternalID() == externalID {
+			return r.GetID(), r.GetStatus() == "completed", nil
+		}
+	}
+	return 0, false, nil
 }
 
 // evaluate reads the file at the head commit and plans it against the live

@@ -59,5 +59,5 @@ func (h *CheckRun) Handle(ctx context.Context, eventType, deliveryID string, pay
 		return fmt.Errorf("github client: %w", err)
 	}
 	// A fork PR's head commit is readable from the base repository too.
-	return h.runChecks(ctx, client, checkTarget{Repo: repo, FileRepo: repo, HeadSHA: run.GetHeadSHA()}, targets)
+	return h.runChecks(ctx, client, checkTarget{Repo: repo, FileRepo: repo, HeadSHA: run.GetHeadSHA(), DeliveryID: deliveryID}, targets)
 }

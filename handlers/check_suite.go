@@ -49,7 +49,7 @@ func (h *CheckSuite) Handle(ctx context.Context, eventType, deliveryID string, p
 	if err != nil {
 		return fmt.Errorf("github client: %w", err)
 	}
-	return h.runChecks(ctx, client, checkTarget{Repo: repo, FileRepo: repo, HeadSHA: suite.GetHeadSHA()}, targets)
+	return h.runChecks(ctx, client, checkTarget{Repo: repo, FileRepo: repo, HeadSHA: suite.GetHeadSHA(), DeliveryID: deliveryID}, targets)
 }
 
 // suiteWorkloads picks the workloads a suite's commit is checked for: those

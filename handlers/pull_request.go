@@ -64,7 +64,7 @@ func (h *PullRequest) Handle(ctx context.Context, eventType, deliveryID string, 
 	if head := pr.GetHead().GetRepo(); head != nil && head.GetName() != "" {
 		fileRepo = refOf(head)
 	}
-	return h.runChecks(ctx, client, checkTarget{Repo: repo, FileRepo: fileRepo, HeadSHA: pr.GetHead().GetSHA()}, targets)
+	return h.runChecks(ctx, client, checkTarget{Repo: repo, FileRepo: fileRepo, HeadSHA: pr.GetHead().GetSHA(), DeliveryID: deliveryID}, targets)
 }
 
 // prFiles lists the paths a PR changes (old and new names of renames).

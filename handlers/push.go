@@ -67,7 +67,7 @@ func (h *Push) Handle(ctx context.Context, eventType, deliveryID string, payload
 			return fmt.Errorf("github client: %w", err)
 		}
 	}
-	return h.runChecks(ctx, client, checkTarget{Repo: repo, FileRepo: repo, HeadSHA: ev.GetAfter()}, targets)
+	return h.runChecks(ctx, client, checkTarget{Repo: repo, FileRepo: repo, HeadSHA: ev.GetAfter(), DeliveryID: deliveryID}, targets)
 }
 
 // comparePaths asks the compare API what a push changed, for pushes whose

@@ -279,7 +279,7 @@ func syncErrorOutcome(err error) (string, string) {
 // refreshCheck brings the commit's check run up to date after a sync, so the
 // branch shows success without anyone re-running it.
 func (c *commandRun) refreshCheck(ctx context.Context, w tinyforge.Workload, sha string) {
-	t := checkTarget{Repo: c.repo, FileRepo: c.repo, HeadSHA: sha}
+	t := checkTarget{Repo: c.repo, FileRepo: c.repo, HeadSHA: sha, DeliveryID: c.deliveryID}
 	out := renderCheck(c.evaluate(ctx, c.client, t, w))
 	runs, _, err := c.client.Checks.ListCheckRunsForRef(ctx, c.repo.Owner, c.repo.Name, sha, &github.ListCheckRunsOptions{
 		CheckName: github.String(checkName(w)), AppID: github.Int64(c.AppID),

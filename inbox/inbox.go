@@ -29,6 +29,7 @@ type Queue interface {
 	Complete(ctx context.Context, id string) error
 	Fail(ctx context.Context, id string, errMsg string, retryAt time.Time, dead bool) error
 	ReleaseLeases(ctx context.Context) error
+	ReleaseAllLeases(ctx context.Context) (int64, error)
 }
 
 // Observer receives what the inbox does, for metrics. Any field may be nil.
@@ -47,8 +48,11 @@ type Options struct {
 	// holding it gives it back when the lease expires. Default 5m.
 	Lease time.Duration
 	// Poll is how often idle workers look for due retries; default 1s.
-	Poll     time.Duration
-	Logger   zerolog.Logger
+	Poll time.Duration
+	// ResumeOnStart releases every lease when Run starts, so work a killed
+	// process had claimed resumes at once. Only for a single instance per store.
+	ResumeOnStart bool
+	Logger        zerolog.Logger
 	Observer Observer
 	Now      func() time.Time
 }
@@ -138,6 +142,15 @@ func (in *Inbox) signal() {
 // the handlers in flight and gives the rest back to the queue for the next
 // start.
 func (in *Inbox) Run(ctx context.Context, grace time.Duration) error {
+	if in.opts.ResumeOnStart {
+		n, err := in.q.ReleaseAllLeases(ctx)
+		if err != nil {
+			return fmt.Errorf("resume interrupted deliveries: %w", err)
+		}
+		if n > 0 {
+			in.opts.Logger.Info().Int64("deliveries", n).Msg("resuming deliveries a previous process had started")
+		}
+	}
 	work := make(chan store.Delivery)
 	// Handlers run on a context that outlives ctx by the grace period, so a
 	// SIGTERM lets in-flight work finish rather than cutting API calls short.
@@ -210,7 +223,8 @@ func (in *Inbox) feed(ctx context.Context, work chan<- store.Delivery) error {
 type attemptKey struct{}
 
 // Attempt returns which attempt at its delivery a handler is running: 1 the
-// first time, more on retries or after a restart that interrupted it.
+// first time, more on retries or after a restart that interrupted it. A
+// handler seeing more than 1 may find its own earlier side effects.
 func Attempt(ctx context.Context) int {
 	if n, ok := ctx.Value(attemptKey{}).(int); ok {
 		return n
@@ -222,11 +236,19 @@ func (in *Inbox) process(ctx context.Context, d store.Delivery) {
 	in.mu.RLock()
 	h := in.handlers[d.Event]
 	in.mu.RUnlock()
-	logger := in.opts.Logger.With().Str(githubapp.LogKeyEventType, d.Event).Str(githubapp.LogKeyDeliveryID, d.ID).Int("attempt", d.Attempts+1).Logger()
-	ctx = logger.WithContext(context.WithValue(ctx, attemptKey{}, d.Attempts+1))
+	attempt := max(d.Claims, d.Attempts+1)
+	logger := in.opts.Logger.With().Str(githubapp.LogKeyEventType, d.Event).Str(githubapp.LogKeyDeliveryID, d.ID).Int("attempt", attempt).Logger()
+	ctx = logger.WithContext(context.WithValue(ctx, attemptKey{}, attempt))
 	start := in.opts.Now()
 
-	err := in.run(ctx, h, d)
+	var err error
+	if attempt > in.opts.MaxAttempts {
+		// Claimed this often without a recorded failure: processing it keeps
+		// killing the process. Stop before it takes the next start down too.
+		err = fmt.Errorf("claimed %d times without finishing; giving up", d.Claims)
+	} else {
+		err = in.run(ctx, h, d)
+	}
 	outcome := "done"
 	switch {
 	case err == nil:
@@ -234,7 +256,7 @@ func (in *Inbox) process(ctx context.Context, d store.Delivery) {
 			logger.Error().Err(cerr).Msg("mark delivery done")
 		}
 	default:
-		dead := d.Attempts+1 >= in.opts.MaxAttempts
+		dead := attempt >= in.opts.MaxAttempts
 		retryAt := in.opts.Now().Add(in.backoff(d.Attempts))
 		outcome = "retry"
 		if dead {

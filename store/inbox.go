@@ -122,14 +122,14 @@ func (s *SQLite) commitBatch(batch []*enqueueReq) {
 	}
 }
 
-const deliveryCols = `id, event, payload, received_ns, attempts, state, next_attempt_ns, last_error, lease_until_ns`
+const deliveryCols = `id, event, payload, received_ns, attempts, state, next_attempt_ns, last_error, lease_until_ns, claims`
 
 type scanner interface{ Scan(...any) error }
 
 func scanDelivery(sc scanner) (Delivery, error) {
 	var d Delivery
 	var recv, next, lease int64
-	if err := sc.Scan(&d.ID, &d.Event, &d.Payload, &recv, &d.Attempts, &d.State, &next, &d.LastError, &lease); err != nil {
+	if err := sc.Scan(&d.ID, &d.Event, &d.Payload, &recv, &d.Attempts, &d.State, &next, &d.LastError, &lease, &d.Claims); err != nil {
 		return d, err
 	}
 	d.ReceivedAt, d.NextAttemptAt, d.LeasedUntil = fromNanos(recv), fromNanos(next), fromNanos(lease)
@@ -154,7 +154,7 @@ func (s *SQLite) Claim(ctx context.Context, limit int, lease time.Duration) ([]D
 		return nil, fmt.Errorf("store: claim deliveries: begin: %w", err)
 	}
 	defer tx.Rollback()
-	rows, err := tx.QueryContext(ctx, `UPDATE deliveries SET lease_until_ns = ?, lease_owner = ?
+	rows, err := tx.QueryContext(ctx, `UPDATE deliveries SET lease_until_ns = ?, lease_owner = ?, claims = claims + 1
 		WHERE id IN (
 			SELECT id FROM deliveries
 			WHERE state = 'pending' AND next_attempt_ns <= ? AND lease_until_ns <= ?
@@ -340,5 +340,22 @@ func (s *SQLite) PruneDone(ctx context.Context, before time.Time) (int64, error)
 	if err != nil {
 		return 0, fmt.Errorf("store: prune deliveries: %w", err)
 	}
+	return n, nil
+}
+
+// ReleaseAllLeases makes every pending delivery claimable now, whoever leased
+// it. A single instance calls it at start: leases still held then belong to
+// a process that died, and its work should resume at once rather than when
+// the leases expire. Never call it while another instance shares the store.
+func (s *SQLite) ReleaseAllLeases(ctx context.Context) (int64, error) {
+	if s.closed() {
+		return 0, fmt.Errorf("store: release all leases: %w", ErrClosed)
+	}
+	res, err := s.db.ExecContext(ctx, `UPDATE deliveries SET lease_until_ns = 0, lease_owner = ''
+		WHERE state = 'pending' AND lease_owner <> ''`)
+	if err != nil {
+		return 0, fmt.Errorf("store: release all leases: %w", err)
+	}
+	n, _ := res.RowsAffected()
 	return n, nil
 }

@@ -212,6 +212,10 @@ CREATE TABLE heartbeat (
 	owner TEXT    NOT NULL
 );
 `,
+	// 2: how often a delivery was claimed, so a delivery whose processing
+	// kills the process is noticed (attempts only counts recorded failures)
+	// and handlers know they may be re-running interrupted work.
+	`ALTER TABLE deliveries ADD COLUMN claims INTEGER NOT NULL DEFAULT 0;`,
 }
 
 // migrateRetry runs migrate, retrying while the file is busy. Processes

@@ -103,6 +103,7 @@ type Delivery struct {
 	NextAttemptAt time.Time `json:"next_attempt_at"` // zero = ReceivedAt on Enqueue
 	LastError     string    `json:"last_error"`
 	LeasedUntil   time.Time `json:"leased_until"` // set by Claim, cleared by Complete/Fail/ReleaseLeases
+	Claims        int       `json:"claims"`       // times Claim handed it out, this claim included
 }
 
 // InboxStats summarises the inbox. OldestPending is the zero time when

@@ -1,0 +1,39 @@
+package store
+
+import (
+	"context"
+	"testing"
+	"time"
+)
+
+func TestClaimsCountAndReleaseAllLeases(t *testing.T) {
+	ctx := context.Background()
+	path := tempDB(t)
+	dead := openT(t, path) // stands for a process that claims and then dies
+	if _, err := dead.Enqueue(ctx, Delivery{ID: "d1", Event: "push", Payload: []byte(`{}`)}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := dead.Claim(ctx, 10, time.Hour)
+	if err != nil || len(got) != 1 || got[0].Claims != 1 {
+		t.Fatalf("first claim = %+v, %v; want one delivery with Claims 1", got, err)
+	}
+
+	next := openT(t, path) // the restarted process
+	if again, _ := next.Claim(ctx, 10, time.Hour); len(again) != 0 {
+		t.Fatalf("a leased delivery was claimed again before its lease ended: %+v", again)
+	}
+	n, err := next.ReleaseAllLeases(ctx)
+	if err != nil || n != 1 {
+		t.Fatalf("ReleaseAllLeases = %d, %v; want 1", n, err)
+	}
+	again, err := next.Claim(ctx, 10, time.Hour)
+	if err != nil || len(again) != 1 || again[0].Claims != 2 || again[0].Attempts != 0 {
+		t.Fatalf("claim after restart = %+v, %v; want Claims 2, Attempts 0", again, err)
+	}
+	if err := next.Complete(ctx, "d1"); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := next.ReleaseAllLeases(ctx); n != 0 {
+		t.Errorf("released %d leases of finished work", n)
+	}
+}
