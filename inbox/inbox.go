@@ -53,8 +53,8 @@ type Options struct {
 	// process had claimed resumes at once. Only for a single instance per store.
 	ResumeOnStart bool
 	Logger        zerolog.Logger
-	Observer Observer
-	Now      func() time.Time
+	Observer      Observer
+	Now           func() time.Time
 }
 
 // Inbox is the durable scheduler and its workers.
