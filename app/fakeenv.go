@@ -33,6 +33,9 @@ type FakeEnv struct {
 	Tinyforge *tinyforgetest.Server
 	Server    *Server
 	Config    *config.Config
+	// ConfigYAML is the config file the bot was built from (secrets inline:
+	// for tests and the demo only).
+	ConfigYAML string
 	// URL is the bot's base URL (http://127.0.0.1:PORT).
 	URL           string
 	WebhookSecret string
@@ -103,7 +106,7 @@ func NewFakeEnv(opts FakeEnvOptions) (*FakeEnv, error) {
 		e.Close()
 		return nil, fmt.Errorf("fake env config: %w", err)
 	}
-	e.Config = cfg
+	e.Config, e.ConfigYAML = cfg, yaml.String()
 	if opts.NoServer {
 		return e, nil
 	}
