@@ -142,6 +142,7 @@ func cmdDeliveries(args []string, stdout, stderr io.Writer) int {
 	sf := addStoreFlags(fs)
 	state := fs.String("state", store.StateDead, "pending, done or dead")
 	limit := fs.Int("limit", 100, "at most this many")
+	requeue := fs.String("requeue", "", "make this dead delivery pending again (the running bot picks it up)")
 	if err := fs.Parse(args); err != nil {
 		return 1
 	}
@@ -152,6 +153,14 @@ func cmdDeliveries(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	defer st.Close()
+	if *requeue != "" {
+		if err := st.Requeue(ctx, *requeue); err != nil {
+			fmt.Fprintf(stderr, "tinyforge-bot deliveries: %v\n", err)
+			return 1
+		}
+		fmt.Fprintf(stdout, "delivery %s is pending again\n", *requeue)
+		return 0
+	}
 	ds, err := st.ListDeliveries(ctx, *state, *limit)
 	if err != nil {
 		fmt.Fprintf(stderr, "tinyforge-bot deliveries: %v\n", err)

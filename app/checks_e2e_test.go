@@ -266,3 +266,35 @@ func TestDeletedFileSaysSo(t *testing.T) {
 	}
 	mustContain(t, "summary", cr.Output.Summary, "no_file", "no such file")
 }
+
+func TestForkPullRequestIsChecked(t *testing.T) {
+	for _, installedOnFork := range []bool{true, false} {
+		t.Run(fmt.Sprintf("installation on fork %v", installedOnFork), func(t *testing.T) {
+			e := newEnv(t, FakeEnvOptions{})
+			e.AddRepo(testRepo, "web", inSyncFile, liveWeb)
+			e.GitHub.Fork(testRepo, "mallory/web")
+			if installedOnFork {
+				e.GitHub.AddInstallation(e.Installation, "mallory/web")
+			}
+			e.GitHub.CreateBranch("mallory/web", "patch-1", "main")
+			file := portFile
+			sha := e.GitHub.Commit("mallory/web", "patch-1", map[string]*string{".tinyforge.yml": &file}, "port")
+			pr := e.GitHub.OpenForkPR(testRepo, "mallory/web", "patch-1", "main")
+
+			send(t, e, "pull_request", e.GitHub.PullRequestPayload("opened", testRepo, pr))
+			cr := waitCheck(t, e, "tinyforge/web", sha)
+			if cr.Conclusion != "neutral" || !strings.Contains(cr.Output.Summary, "`9090`") {
+				t.Errorf("fork PR check = %s: %s", cr.Conclusion, cr.Output.Summary)
+			}
+			var fromFork int
+			for _, c := range e.GitHub.Calls() {
+				if c.Route == githubtest.RouteContents && strings.HasPrefix(c.Path, "/repos/mallory/web/") && c.Status == 200 {
+					fromFork++
+				}
+			}
+			if installedOnFork != (fromFork == 1) {
+				t.Errorf("read from the fork %d times (installation on fork: %v)", fromFork, installedOnFork)
+			}
+		})
+	}
+}

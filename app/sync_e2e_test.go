@@ -371,3 +371,43 @@ func TestAuditCommandReadsRecordsAfterRestart(t *testing.T) {
 		t.Errorf("after restart: %+v", recs)
 	}
 }
+
+func TestDeadDeliveryIsListedAndCanBeRequeued(t *testing.T) {
+	e := newEnv(t, FakeEnvOptions{ConfigYAML: "inbox: {max_attempts: 2, retry_base: 10ms}\n"})
+	e.AddRepo(testRepo, "web", inSyncFile, liveWeb)
+	pr, sha := openPR(e, "bump", portFile)
+	e.GitHub.SetFault(githubtest.RouteCreateCheckRun, 502, -1) // GitHub keeps failing
+	id := send(t, e, "pull_request", e.GitHub.PullRequestPayload("opened", testRepo, pr))
+	if err := WaitFor(waitLimit, "the delivery to die", func() bool {
+		ds, _ := e.Server.Store().ListDeliveries(t.Context(), store.StateDead, 0)
+		return len(ds) == 1
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut bytes.Buffer
+	if code := run([]string{"deliveries", "--dsn", e.Config.Store.DSN}, &out, &errOut); code != 0 {
+		t.Fatalf("deliveries exit %d: %s", code, errOut.String())
+	}
+	mustContain(t, "dead listing", out.String(), id, "pull_request", "dead", "502")
+	if total, _ := sumFamily(mustScrape(t, e), "tinyforge_bot_inbox_dead"); total != 1 {
+		t.Errorf("tinyforge_bot_inbox_dead = %v, want 1", total)
+	}
+
+	e.GitHub.SetFault(githubtest.RouteCreateCheckRun, 0, 0) // GitHub is back
+	out.Reset()
+	if code := run([]string{"deliveries", "--dsn", e.Config.Store.DSN, "--requeue", id}, &out, &errOut); code != 0 {
+		t.Fatalf("requeue exit %d: %s", code, errOut.String())
+	}
+	if cr := waitCheck(t, e, "tinyforge/web", sha); cr.Conclusion != "neutral" {
+		t.Errorf("check after requeue = %s", cr.Conclusion)
+	}
+}
+
+func mustScrape(t *testing.T, e *FakeEnv) string {
+	t.Helper()
+	text, err := e.Scrape()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return text
+}

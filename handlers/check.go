@@ -137,6 +137,11 @@ func (b *Base) findCheckRun(ctx context.Context, client *github.Client, t checkT
 func (b *Base) evaluate(ctx context.Context, client *github.Client, t checkTarget, w tinyforge.Workload) checkResult {
 	r := checkResult{Workload: w.Name, Path: gitopsPath(w), SHA: t.HeadSHA, Branch: w.Branch()}
 	content, found, err := fetchFile(ctx, client, t.FileRepo, r.Path, t.HeadSHA)
+	if t.FileRepo != t.Repo && (err != nil || !found) {
+		// The installation often cannot read a contributor's fork; GitHub
+		// serves a PR's head commit from the base repository as well.
+		content, found, err = fetchFile(ctx, client, t.Repo, r.Path, t.HeadSHA)
+	}
 	switch {
 	case err != nil:
 		r.Unreachable, r.Reason = "GitHub", err.Error()

@@ -37,3 +37,34 @@ func TestClaimsCountAndReleaseAllLeases(t *testing.T) {
 		t.Errorf("released %d leases of finished work", n)
 	}
 }
+
+func TestRequeueDeadDelivery(t *testing.T) {
+	ctx := context.Background()
+	s := openT(t, tempDB(t))
+	for _, id := range []string{"dead", "pending"} {
+		if _, err := s.Enqueue(ctx, Delivery{ID: id, Event: "push", Payload: []byte(`{}`)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Fail(ctx, "dead", "boom", time.Time{}, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Requeue(ctx, "pending"); err == nil {
+		t.Error("requeued a pending delivery")
+	}
+	if err := s.Requeue(ctx, "missing"); err == nil {
+		t.Error("requeued an unknown delivery")
+	}
+	if err := s.Requeue(ctx, "dead"); err != nil {
+		t.Fatal(err)
+	}
+	ds, err := s.Claim(ctx, 10, time.Minute)
+	if err != nil || len(ds) != 2 {
+		t.Fatalf("claim after requeue = %+v, %v", ds, err)
+	}
+	for _, d := range ds {
+		if d.ID == "dead" && (d.Attempts != 0 || d.Claims != 1 || d.State != StatePending) {
+			t.Errorf("requeued delivery = %+v", d)
+		}
+	}
+}

@@ -359,3 +359,23 @@ func (s *SQLite) ReleaseAllLeases(ctx context.Context) (int64, error) {
 	n, _ := res.RowsAffected()
 	return n, nil
 }
+
+// Requeue gives a dead delivery another round of attempts (an operator's
+// decision once the cause is fixed): it becomes pending and due now, with its
+// attempt and claim counts reset. Only dead deliveries can be requeued.
+func (s *SQLite) Requeue(ctx context.Context, id string) error {
+	if s.closed() {
+		return fmt.Errorf("store: requeue delivery %q: %w", id, ErrClosed)
+	}
+	res, err := s.db.ExecContext(ctx, `UPDATE deliveries
+		SET state = 'pending', attempts = 0, claims = 0, next_attempt_ns = ?, finished_ns = 0, lease_until_ns = 0, lease_owner = ''
+		WHERE id = ? AND state = 'dead'`, nanos(s.now()), id)
+	if err := s.checkOne(res, err, "requeue delivery", id); err != nil {
+		var st string
+		if qerr := s.db.QueryRowContext(ctx, `SELECT state FROM deliveries WHERE id = ?`, id).Scan(&st); qerr == nil {
+			return fmt.Errorf("store: requeue delivery %q: it is %s, not dead: %w", id, st, ErrInvalid)
+		}
+		return err
+	}
+	return nil
+}
