@@ -41,11 +41,30 @@ func gitopsPath(w tinyforge.Workload) string {
 
 func checkName(w tinyforge.Workload) string { return "tinyforge/" + w.Name }
 
-// workloadsOnBranch returns the repo's gitops workloads that track branch.
-func (b *Base) workloadsOnBranch(ctx context.Context, fullName, branch string) ([]tinyforge.Workload, error) {
+// repoWorkloads returns the repo's gitops workloads. A workload that names
+// no branch tracks the repository's default branch; it is filled in here so
+// that every later comparison sees a real branch name.
+func (b *Base) repoWorkloads(ctx context.Context, fullName, defaultBranch string) ([]tinyforge.Workload, error) {
 	all, err := b.Workloads.WorkloadsForRepo(ctx, fullName)
 	if err != nil {
 		return nil, fmt.Errorf("list Tinyforge workloads of %s: %w", fullName, err)
+	}
+	for i := range all {
+		if all[i].Branch() == "" && defaultBranch != "" {
+			if all[i].SourceConfig == nil {
+				all[i].SourceConfig = map[string]any{}
+			}
+			all[i].SourceConfig["branch"] = defaultBranch
+		}
+	}
+	return all, nil
+}
+
+// workloadsOnBranch returns the repo's gitops workloads that track branch.
+func (b *Base) workloadsOnBranch(ctx context.Context, fullName, defaultBranch, branch string) ([]tinyforge.Workload, error) {
+	all, err := b.repoWorkloads(ctx, fullName, defaultBranch)
+	if err != nil {
+		return nil, err
 	}
 	var out []tinyforge.Workload
 	for _, w := range all {

@@ -40,9 +40,9 @@ func (h *CheckRun) Handle(ctx context.Context, eventType, deliveryID string, pay
 	}
 	repo := refOf(ev.GetRepo())
 	ctx, logger := githubapp.PrepareRepoContext(ctx, githubapp.GetInstallationIDFromEvent(&ev), ev.GetRepo())
-	all, err := h.Workloads.WorkloadsForRepo(ctx, repo.FullName())
+	all, err := h.repoWorkloads(ctx, repo.FullName(), ev.GetRepo().GetDefaultBranch())
 	if err != nil {
-		return fmt.Errorf("list Tinyforge workloads of %s: %w", repo.FullName(), err)
+		return err
 	}
 	var targets []tinyforge.Workload
 	for _, w := range all {

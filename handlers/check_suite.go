@@ -37,9 +37,9 @@ func (h *CheckSuite) Handle(ctx context.Context, eventType, deliveryID string, p
 	}
 	repo := refOf(ev.GetRepo())
 	ctx, _ = githubapp.PrepareRepoContext(ctx, githubapp.GetInstallationIDFromEvent(&ev), ev.GetRepo())
-	all, err := h.Workloads.WorkloadsForRepo(ctx, repo.FullName())
+	all, err := h.repoWorkloads(ctx, repo.FullName(), ev.GetRepo().GetDefaultBranch())
 	if err != nil {
-		return fmt.Errorf("list Tinyforge workloads of %s: %w", repo.FullName(), err)
+		return err
 	}
 	targets := suiteWorkloads(all, suite)
 	if len(targets) == 0 {

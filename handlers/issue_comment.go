@@ -56,7 +56,7 @@ func (h *IssueComment) Handle(ctx context.Context, eventType, deliveryID string,
 	c := &commandRun{
 		Base: h.Base, client: client, repo: repo, deliveryID: deliveryID,
 		issue: ev.GetIssue(), comment: ev.GetComment(), actor: ev.GetComment().GetUser(),
-		logger: logger,
+		defaultBranch: ev.GetRepo().GetDefaultBranch(), logger: logger,
 	}
 	if c.actor == nil || c.actor.GetLogin() == "" {
 		c.actor = ev.GetSender()
@@ -96,13 +96,15 @@ func (h *IssueComment) Handle(ctx context.Context, eventType, deliveryID string,
 // commandRun is one command being carried out.
 type commandRun struct {
 	*Base
-	client     *github.Client
-	repo       repoRef
-	deliveryID string
-	issue      *github.Issue
-	comment    *github.IssueComment
-	actor      *github.User
-	logger     zerolog.Logger
+	client *github.Client
+	repo   repoRef
+	// defaultBranch is what a workload without a branch tracks.
+	defaultBranch string
+	deliveryID    string
+	issue         *github.Issue
+	comment       *github.IssueComment
+	actor         *github.User
+	logger        zerolog.Logger
 }
 
 func (c *commandRun) react(ctx context.Context, content string) error {

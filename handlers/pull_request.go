@@ -41,7 +41,7 @@ func (h *PullRequest) Handle(ctx context.Context, eventType, deliveryID string, 
 	repo := refOf(ev.GetRepo())
 	ctx, _ = githubapp.PreparePRContext(ctx, githubapp.GetInstallationIDFromEvent(&ev), ev.GetRepo(), pr.GetNumber())
 
-	workloads, err := h.workloadsOnBranch(ctx, repo.FullName(), pr.GetBase().GetRef())
+	workloads, err := h.workloadsOnBranch(ctx, repo.FullName(), ev.GetRepo().GetDefaultBranch(), pr.GetBase().GetRef())
 	if err != nil || len(workloads) == 0 {
 		return err
 	}

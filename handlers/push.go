@@ -37,7 +37,7 @@ func (h *Push) Handle(ctx context.Context, eventType, deliveryID string, payload
 	ctx, logger := githubapp.PrepareRepoContext(ctx, githubapp.GetInstallationIDFromEvent(&ev),
 		&github.Repository{Name: github.String(repo.Name), Owner: &github.User{Login: github.String(repo.Owner)}, FullName: github.String(repo.FullName())})
 
-	workloads, err := h.workloadsOnBranch(ctx, repo.FullName(), branch)
+	workloads, err := h.workloadsOnBranch(ctx, repo.FullName(), ev.GetRepo().GetDefaultBranch(), branch)
 	if err != nil || len(workloads) == 0 {
 		return err
 	}

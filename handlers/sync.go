@@ -108,7 +108,7 @@ type syncOutcome struct {
 
 // sync carries out /tinyforge sync and returns the reply and whether it went well.
 func (c *commandRun) sync(ctx context.Context, names []string) (string, bool) {
-	all, err := c.Workloads.WorkloadsForRepo(ctx, c.repo.FullName())
+	all, err := c.repoWorkloads(ctx, c.repo.FullName(), c.defaultBranch)
 	if err != nil {
 		c.audit(ctx, syncOutcome{Outcome: OutcomeFailed, Reason: "Tinyforge unreachable: " + err.Error()}, "")
 		return "Could not list this repository's workloads: Tinyforge is unreachable.\n\n```\n" + fence(err.Error()) + "\n```\n", false
@@ -317,7 +317,7 @@ func (c *commandRun) audit(ctx context.Context, r syncOutcome, role string) {
 
 // plan replies with each workload's drift, planned from its tracked branch.
 func (c *commandRun) plan(ctx context.Context) (string, bool) {
-	all, err := c.Workloads.WorkloadsForRepo(ctx, c.repo.FullName())
+	all, err := c.repoWorkloads(ctx, c.repo.FullName(), c.defaultBranch)
 	if err != nil {
 		return "Could not list this repository's workloads: Tinyforge is unreachable.", false
 	}
