@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -152,7 +153,8 @@ func TestSIGKILLLosesNoAcknowledgedWebhook(t *testing.T) {
 	}
 	state, err := second.wait()
 	if err != nil || !state.Success() {
-		t.Errorf("after SIGTERM: %v %v", state, err)
+		logs, _ := os.ReadFile(filepath.Join(dir, "second.log"))
+		t.Errorf("after SIGTERM: %v %v; log:\n%s", state, err, tail(logs, 20))
 	}
 }
 
@@ -248,4 +250,13 @@ func (p *botProcess) signal(sig os.Signal) error { return p.cmd.Process.Signal(s
 func (p *botProcess) wait() (*os.ProcessState, error) {
 	<-p.exited
 	return p.state, p.err
+}
+
+// tail returns the last n lines of b.
+func tail(b []byte, n int) string {
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
 }
