@@ -17,13 +17,13 @@ import (
 	"github.com/tinyforge/tinyforge-bot/tinyforge"
 )
 
-// Audit outcomes, one per sync attempt.
+// Audit outcomes, one per sync attempt: the store's vocabulary.
 const (
-	OutcomeApplied = "applied"
-	OutcomeNoop    = "noop"
-	OutcomeDenied  = "denied"
-	OutcomeRefused = "refused"
-	OutcomeFailed  = "failed"
+	OutcomeApplied = store.OutcomeApplied
+	OutcomeNoop    = store.OutcomeNoop
+	OutcomeDenied  = store.OutcomeDenied
+	OutcomeRefused = store.OutcomeRefused
+	OutcomeFailed  = store.OutcomeFailed
 )
 
 // syncLockTTL bounds how long a crashed process can hold a workload's lock.
