@@ -65,27 +65,8 @@ func newMetrics(stats func(context.Context) (store.InboxStats, error)) *metrics 
 			Name: "tinyforge_bot_check_runs_total", Help: "Check runs completed, by conclusion.",
 		}, []string{"conclusion"}),
 	}
-	inboxGauge := func(name, help string, f func(store.InboxStats) float64) prometheus.GaugeFunc {
-		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, func() float64 {
-			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-			defer cancel()
-			s, err := stats(ctx)
-			if err != nil {
-				return -1
-			}
-			return f(s)
-		})
-	}
 	m.reg.MustRegister(m.webhooks, m.processed, m.processing, m.githubCalls, m.githubRateLimit, m.githubRateWaits,
-		m.tinyforgeCalls, m.tinyforgeDuration, m.syncs, m.checks,
-		inboxGauge("tinyforge_bot_inbox_pending", "Deliveries waiting in the inbox.", func(s store.InboxStats) float64 { return float64(s.Pending) }),
-		inboxGauge("tinyforge_bot_inbox_dead", "Deliveries that failed every attempt.", func(s store.InboxStats) float64 { return float64(s.Dead) }),
-		inboxGauge("tinyforge_bot_inbox_oldest_pending_age_seconds", "Age of the oldest pending delivery (0 when none).", func(s store.InboxStats) float64 {
-			if s.OldestPending.IsZero() {
-				return 0
-			}
-			return time.Since(s.OldestPending).Seconds()
-		}),
+		m.tinyforgeCalls, m.tinyforgeDuration, m.syncs, m.checks, inboxCollector{stats},
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
 	// Families with labels appear only once used; pre-create the usual ones
@@ -143,4 +124,38 @@ func statusLabel(code int) string {
 		return "0"
 	}
 	return strconv.Itoa(code)
+}
+
+var (
+	inboxPendingDesc = prometheus.NewDesc("tinyforge_bot_inbox_pending", "Deliveries waiting in the inbox.", nil, nil)
+	inboxDeadDesc    = prometheus.NewDesc("tinyforge_bot_inbox_dead", "Deliveries that failed every attempt.", nil, nil)
+	inboxAgeDesc     = prometheus.NewDesc("tinyforge_bot_inbox_oldest_pending_age_seconds", "Age of the oldest pending delivery (0 when none).", nil, nil)
+)
+
+// inboxCollector reads the inbox once per scrape and reports its gauges.
+type inboxCollector struct {
+	stats func(context.Context) (store.InboxStats, error)
+}
+
+func (c inboxCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- inboxPendingDesc
+	ch <- inboxDeadDesc
+	ch <- inboxAgeDesc
+}
+
+func (c inboxCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	s, err := c.stats(ctx)
+	if err != nil {
+		ch <- prometheus.NewInvalidMetric(inboxPendingDesc, err)
+		return
+	}
+	age := 0.0
+	if !s.OldestPending.IsZero() {
+		age = time.Since(s.OldestPending).Seconds()
+	}
+	ch <- prometheus.MustNewConstMetric(inboxPendingDesc, prometheus.GaugeValue, float64(s.Pending))
+	ch <- prometheus.MustNewConstMetric(inboxDeadDesc, prometheus.GaugeValue, float64(s.Dead))
+	ch <- prometheus.MustNewConstMetric(inboxAgeDesc, prometheus.GaugeValue, age)
 }

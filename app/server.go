@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/google/go-github/v62/github"
 	"github.com/gregjones/httpcache"
 	"github.com/palantir/go-githubapp/githubapp"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -95,6 +96,9 @@ func NewServer(ctx context.Context, cfg *config.Config, logger zerolog.Logger) (
 		&handlers.CheckSuite{Base: base},
 		&handlers.Installation{Base: base},
 	}
+	for i, h := range hs {
+		hs[i] = rateLimitPatient{h}
+	}
 	s.inbox = inbox.New(st, inbox.Options{
 		Workers:     cfg.Inbox.Workers,
 		MaxAttempts: cfg.Inbox.MaxAttempts,
@@ -131,6 +135,16 @@ func NewServer(ctx context.Context, cfg *config.Config, logger zerolog.Logger) (
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{}))
 	s.handler = withLogger(logger, mux)
 	return s, nil
+}
+
+// rateLimitPatient makes go-github wait for an exhausted primary rate limit
+// to reset before sending, instead of failing at once: the delivery waits
+// and its work is done rather than retried into the dead list.
+type rateLimitPatient struct{ githubapp.EventHandler }
+
+func (h rateLimitPatient) Handle(ctx context.Context, eventType, deliveryID string, payload []byte) error {
+	ctx = context.WithValue(ctx, github.SleepUntilPrimaryRateLimitResetWhenRateLimited, true)
+	return h.EventHandler.Handle(ctx, eventType, deliveryID, payload)
 }
 
 // maxWebhookBytes is GitHub's cap on a delivery: larger payloads are never sent.

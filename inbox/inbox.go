@@ -45,7 +45,10 @@ type Options struct {
 	RetryBase   time.Duration // first retry delay, doubled each attempt; default 2s
 	RetryMax    time.Duration // cap of the retry delay; default 5m
 	// Lease is how long a claimed delivery is reserved; a process that dies
-	// holding it gives it back when the lease expires. Default 5m.
+	// holding it gives it back when the lease expires (or at once at the next
+	// start, with ResumeOnStart). It must outlast the slowest handler, rate
+	// limit waits included, or a second worker could take the delivery over.
+	// Default 1h.
 	Lease time.Duration
 	// Poll is how often idle workers look for due retries; default 1s.
 	Poll time.Duration
@@ -83,7 +86,7 @@ func New(q Queue, opts Options) *Inbox {
 		opts.RetryMax = 5 * time.Minute
 	}
 	if opts.Lease <= 0 {
-		opts.Lease = 5 * time.Minute
+		opts.Lease = time.Hour
 	}
 	if opts.Poll <= 0 {
 		opts.Poll = time.Second
@@ -191,8 +194,11 @@ func (in *Inbox) Run(ctx context.Context, grace time.Duration) error {
 func (in *Inbox) feed(ctx context.Context, work chan<- store.Delivery) error {
 	ticker := time.NewTicker(in.opts.Poll)
 	defer ticker.Stop()
+	// A few deliveries per worker per claim: one transaction hands out many,
+	// and none waits long for a worker (so its lease stays meaningful).
+	claimBatch := 4 * in.opts.Workers
 	for {
-		batch, err := in.q.Claim(ctx, in.opts.Workers, in.opts.Lease)
+		batch, err := in.q.Claim(ctx, claimBatch, in.opts.Lease)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
@@ -207,7 +213,7 @@ func (in *Inbox) feed(ctx context.Context, work chan<- store.Delivery) error {
 				return nil
 			}
 		}
-		if len(batch) == in.opts.Workers {
+		if len(batch) == claimBatch {
 			continue // more may be waiting
 		}
 		select {

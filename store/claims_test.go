@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 )
@@ -66,5 +67,41 @@ func TestRequeueDeadDelivery(t *testing.T) {
 		if d.ID == "dead" && (d.Attempts != 0 || d.Claims != 1 || d.State != StatePending) {
 			t.Errorf("requeued delivery = %+v", d)
 		}
+	}
+}
+
+// TestPayloadMigrationKeepsPendingWork opens a store file written before
+// payloads had their own table and finds its pending delivery intact.
+func TestPayloadMigrationKeepsPendingWork(t *testing.T) {
+	ctx := context.Background()
+	path := tempDB(t)
+	s := openT(t, path)
+	// Rebuild the file as version 3 left it.
+	if _, err := s.db.ExecContext(ctx, `DROP TABLE deliveries; DROP TABLE delivery_payloads; DELETE FROM schema_version;`); err != nil {
+		t.Fatal(err)
+	}
+	for v, m := range migrations[:3] {
+		if v == 0 {
+			m = m[strings.Index(m, "CREATE TABLE deliveries"):strings.Index(m, "CREATE TABLE heartbeat")]
+		}
+		if _, err := s.db.ExecContext(ctx, m); err != nil {
+			t.Fatalf("migration %d: %v", v+1, err)
+		}
+		if _, err := s.db.ExecContext(ctx, `INSERT INTO schema_version(version, applied_ns) VALUES(?, 0)`, v+1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.db.ExecContext(ctx, `INSERT INTO deliveries(id, event, payload, received_ns, state, next_attempt_ns) VALUES('old', 'push', x'7b7d', 1, 'pending', 1)`); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+
+	s2 := openT(t, path)
+	if v, _ := s2.SchemaVersion(ctx); v != len(migrations) {
+		t.Fatalf("schema version %d, want %d", v, len(migrations))
+	}
+	ds, err := s2.Claim(ctx, 10, time.Minute)
+	if err != nil || len(ds) != 1 || string(ds[0].Payload) != "{}" {
+		t.Fatalf("after migration: %+v, %v", ds, err)
 	}
 }

@@ -9,9 +9,20 @@ import (
 	"time"
 )
 
+// enqueueReq is one write for the group-commit writer: insert d, or, when
+// complete is set, mark that delivery done. Completions ride in the same
+// transactions as inserts, so neither costs an fsync of its own under load.
 type enqueueReq struct {
-	d    Delivery
-	resp chan enqueueResp // buffered(1): the writer never blocks on it
+	d        Delivery
+	complete string
+	resp     chan enqueueResp // buffered(1): the writer never blocks on it
+}
+
+func (r *enqueueReq) op() string {
+	if r.complete != "" {
+		return fmt.Sprintf("complete delivery %q", r.complete)
+	}
+	return fmt.Sprintf("enqueue delivery %q", r.d.ID)
 }
 
 type enqueueResp struct {
@@ -84,7 +95,7 @@ func (s *SQLite) writer() {
 func (s *SQLite) commitBatch(batch []*enqueueReq) {
 	fail := func(err error) {
 		for _, r := range batch {
-			r.resp <- enqueueResp{err: fmt.Errorf("store: enqueue delivery %q: %w", r.d.ID, err)}
+			r.resp <- enqueueResp{err: fmt.Errorf("store: %s: %w", r.op(), err)}
 		}
 	}
 	// Not tied to any caller's context: one caller giving up must not abort
@@ -96,22 +107,38 @@ func (s *SQLite) commitBatch(batch []*enqueueReq) {
 		fail(fmt.Errorf("begin: %w", err))
 		return
 	}
-	stmt := tx.StmtContext(ctx, s.insertDelivery)
+	insert := tx.StmtContext(ctx, s.insertDelivery)
+	insertPayload := tx.StmtContext(ctx, s.insertPayload)
+	complete := tx.StmtContext(ctx, s.completeDelivery)
+	now := nanos(s.now())
 	results := make([]enqueueResp, len(batch))
 	for i, r := range batch {
 		d := r.d
 		// A failing statement rolls back only itself, not the transaction.
-		res, err := stmt.ExecContext(ctx, d.ID, d.Event, d.Payload, nanos(d.ReceivedAt), nanos(d.NextAttemptAt))
+		var res sql.Result
+		if r.complete != "" {
+			res, err = complete.ExecContext(ctx, now, r.complete)
+		} else {
+			res, err = insert.ExecContext(ctx, d.ID, d.Event, nanos(d.ReceivedAt), nanos(d.NextAttemptAt))
+		}
 		if err == nil {
 			var n int64
 			n, err = res.RowsAffected()
 			results[i].inserted = n == 1
+			if r.complete != "" && n != 1 {
+				err = ErrNotFound
+			}
+			if err == nil && r.complete == "" && n == 1 {
+				_, err = insertPayload.ExecContext(ctx, d.ID, d.Payload)
+			}
 		}
 		if err != nil {
-			results[i].err = fmt.Errorf("store: enqueue delivery %q: %w", d.ID, err)
+			results[i].err = fmt.Errorf("store: %s: %w", r.op(), err)
 		}
 	}
-	stmt.Close()
+	insert.Close()
+	insertPayload.Close()
+	complete.Close()
 	if err := tx.Commit(); err != nil {
 		fail(fmt.Errorf("commit: %w", err))
 		return
@@ -122,14 +149,14 @@ func (s *SQLite) commitBatch(batch []*enqueueReq) {
 	}
 }
 
-const deliveryCols = `id, event, payload, received_ns, attempts, state, next_attempt_ns, last_error, lease_until_ns, claims`
+const deliveryCols = `id, event, received_ns, attempts, state, next_attempt_ns, last_error, lease_until_ns, claims`
 
 type scanner interface{ Scan(...any) error }
 
 func scanDelivery(sc scanner) (Delivery, error) {
 	var d Delivery
 	var recv, next, lease int64
-	if err := sc.Scan(&d.ID, &d.Event, &d.Payload, &recv, &d.Attempts, &d.State, &next, &d.LastError, &lease, &d.Claims); err != nil {
+	if err := sc.Scan(&d.ID, &d.Event, &recv, &d.Attempts, &d.State, &next, &d.LastError, &lease, &d.Claims); err != nil {
 		return d, err
 	}
 	d.ReceivedAt, d.NextAttemptAt, d.LeasedUntil = fromNanos(recv), fromNanos(next), fromNanos(lease)
@@ -177,6 +204,9 @@ func (s *SQLite) Claim(ctx context.Context, limit int, lease time.Duration) ([]D
 		return nil, fmt.Errorf("store: claim deliveries: %w", err)
 	}
 	rows.Close()
+	if err := fillPayloads(ctx, tx, out); err != nil {
+		return nil, fmt.Errorf("store: claim deliveries: %w", err)
+	}
 	if err := tx.Commit(); err != nil {
 		return nil, fmt.Errorf("store: claim deliveries: commit: %w", err)
 	}
@@ -192,14 +222,20 @@ func (s *SQLite) Claim(ctx context.Context, limit int, lease time.Duration) ([]D
 // Complete marks the delivery done and drops its lease. Completing a done
 // delivery again is a no-op; an unknown ID is ErrNotFound.
 func (s *SQLite) Complete(ctx context.Context, id string) error {
-	if s.closed() {
+	r := &enqueueReq{complete: id, resp: make(chan enqueueResp, 1)}
+	select {
+	case s.reqs <- r:
+	case <-s.quit:
 		return fmt.Errorf("store: complete delivery %q: %w", id, ErrClosed)
+	case <-ctx.Done():
+		return fmt.Errorf("store: complete delivery %q: %w", id, ctx.Err())
 	}
-	now := nanos(s.now())
-	res, err := s.db.ExecContext(ctx, `UPDATE deliveries
-		SET state = 'done', lease_until_ns = 0, lease_owner = '', finished_ns = CASE WHEN state = 'done' THEN finished_ns ELSE ? END
-		WHERE id = ?`, now, id)
-	return s.checkOne(res, err, "complete delivery", id)
+	select {
+	case res := <-r.resp:
+		return res.err
+	case <-ctx.Done():
+		return fmt.Errorf("store: complete delivery %q: %w", id, ctx.Err())
+	}
 }
 
 // Fail records a failed attempt: attempts+1, LastError=errMsg, lease dropped.
@@ -285,7 +321,52 @@ func (s *SQLite) ListDeliveries(ctx context.Context, state string, limit int) ([
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("store: list deliveries: %w", err)
 	}
+	rows.Close()
+	if err := fillPayloads(ctx, s.db, out); err != nil {
+		return nil, fmt.Errorf("store: list deliveries: %w", err)
+	}
 	return out, nil
+}
+
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// fillPayloads reads the payloads of ds from their own table.
+func fillPayloads(ctx context.Context, q querier, ds []Delivery) error {
+	for start := 0; start < len(ds); start += 100 {
+		chunk := ds[start:min(start+100, len(ds))]
+		args := make([]any, len(chunk))
+		byID := make(map[string]int, len(chunk))
+		for i, d := range chunk {
+			args[i] = d.ID
+			byID[d.ID] = start + i
+		}
+		rows, err := q.QueryContext(ctx, `SELECT id, payload FROM delivery_payloads WHERE id IN (?`+strings.Repeat(",?", len(chunk)-1)+`)`, args...)
+		if err != nil {
+			return fmt.Errorf("read payloads: %w", err)
+		}
+		for rows.Next() {
+			var id string
+			var payload []byte
+			if err := rows.Scan(&id, &payload); err != nil {
+				rows.Close()
+				return fmt.Errorf("read payloads: %w", err)
+			}
+			ds[byID[id]].Payload = payload
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return fmt.Errorf("read payloads: %w", err)
+		}
+	}
+	for i := range ds {
+		if ds[i].Payload == nil {
+			ds[i].Payload = []byte{}
+		}
+	}
+	return nil
 }
 
 // InboxStats counts deliveries by state and reports the oldest pending one's
@@ -296,10 +377,12 @@ func (s *SQLite) InboxStats(ctx context.Context) (InboxStats, error) {
 		return st, fmt.Errorf("store: inbox stats: %w", ErrClosed)
 	}
 	var oldest sql.NullInt64
+	// Each part reads only the claim index, never the payloads.
 	err := s.db.QueryRowContext(ctx, `SELECT
-		COALESCE(SUM(state = 'pending'), 0), COALESCE(SUM(state = 'dead'), 0), COALESCE(SUM(state = 'done'), 0),
-		MIN(CASE WHEN state = 'pending' THEN received_ns END)
-		FROM deliveries`).Scan(&st.Pending, &st.Dead, &st.Done, &oldest)
+		(SELECT COUNT(*) FROM deliveries WHERE state = 'pending'),
+		(SELECT COUNT(*) FROM deliveries WHERE state = 'dead'),
+		(SELECT COUNT(*) FROM deliveries WHERE state = 'done'),
+		(SELECT MIN(received_ns) FROM deliveries WHERE state = 'pending')`).Scan(&st.Pending, &st.Dead, &st.Done, &oldest)
 	if err != nil {
 		return st, fmt.Errorf("store: inbox stats: %w", err)
 	}

@@ -42,7 +42,9 @@ type SQLite struct {
 	closeErr   error
 	bg         sync.WaitGroup // lease renewers
 
-	insertDelivery *sql.Stmt // prepared once, used by the writer
+	insertDelivery   *sql.Stmt // prepared once, used by the writer
+	insertPayload    *sql.Stmt
+	completeDelivery *sql.Stmt
 
 	batches atomic.Int64 // group commits done (observability, tests)
 }
@@ -101,8 +103,18 @@ func Open(ctx context.Context, driver, dsn string) (*SQLite, error) {
 		db.Close()
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
-	s.insertDelivery, err = db.PrepareContext(ctx, `INSERT INTO deliveries(id, event, payload, received_ns, attempts, state, next_attempt_ns)
-		VALUES(?, ?, ?, ?, 0, 'pending', ?) ON CONFLICT(id) DO NOTHING`)
+	s.insertDelivery, err = db.PrepareContext(ctx, `INSERT INTO deliveries(id, event, received_ns, attempts, state, next_attempt_ns)
+		VALUES(?, ?, ?, 0, 'pending', ?) ON CONFLICT(id) DO NOTHING`)
+	if err == nil {
+		s.insertPayload, err = db.PrepareContext(ctx, `INSERT INTO delivery_payloads(id, payload) VALUES(?, ?)
+			ON CONFLICT(id) DO UPDATE SET payload = excluded.payload`)
+	}
+	if err == nil {
+		// Completing a done delivery again is a no-op that still finds the row.
+		s.completeDelivery, err = db.PrepareContext(ctx, `UPDATE deliveries
+			SET state = 'done', lease_until_ns = 0, lease_owner = '', finished_ns = CASE WHEN state = 'done' THEN finished_ns ELSE ? END
+			WHERE id = ?`)
+	}
 	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("store: open %s: prepare: %w", path, err)
@@ -120,6 +132,8 @@ func (s *SQLite) Close() error {
 		<-s.writerDone
 		s.bg.Wait()
 		s.insertDelivery.Close()
+		s.insertPayload.Close()
+		s.completeDelivery.Close()
 		s.closeErr = s.db.Close()
 	})
 	return s.closeErr
@@ -216,6 +230,24 @@ CREATE TABLE heartbeat (
 	// kills the process is noticed (attempts only counts recorded failures)
 	// and handlers know they may be re-running interrupted work.
 	`ALTER TABLE deliveries ADD COLUMN claims INTEGER NOT NULL DEFAULT 0;`,
+	// 3: the claim query walks pending rows oldest first and needs their
+	// due time and lease; covering them keeps it from reading every pending
+	// row's payload (it was quadratic in the backlog).
+	`CREATE INDEX deliveries_claim ON deliveries(state, received_ns, id, next_attempt_ns, lease_until_ns);`,
+	// 4: payloads in a table of their own. SQLite rewrites a whole row on
+	// every update, and a delivery's row is updated when it is claimed and
+	// when it is done: with the payload inline that rewrote kilobytes each
+	// time. Now a payload is written once.
+	`
+CREATE TABLE delivery_payloads (
+	id      TEXT PRIMARY KEY,
+	payload BLOB NOT NULL
+);
+INSERT INTO delivery_payloads(id, payload) SELECT id, payload FROM deliveries;
+ALTER TABLE deliveries DROP COLUMN payload;
+CREATE TRIGGER deliveries_drop_payload AFTER DELETE ON deliveries
+BEGIN DELETE FROM delivery_payloads WHERE id = old.id; END;
+`,
 }
 
 // migrateRetry runs migrate, retrying while the file is busy. Processes
