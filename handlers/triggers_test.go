@@ -45,33 +45,33 @@ func TestRerunTriggers(t *testing.T) {
 	}
 }
 
-func commit(added, modified, removed []string) *github.HeadCommit {
-	return &github.HeadCommit{Added: added, Modified: modified, Removed: removed}
+func commit(added, modified, removed []string) pushCommit {
+	return pushCommit{Added: added, Modified: modified, Removed: removed}
 }
 
 func TestPushChangedPaths(t *testing.T) {
 	sha1, sha2 := strings.Repeat("a", 40), strings.Repeat("b", 40)
 	zero := strings.Repeat("0", 40)
-	many := make([]*github.HeadCommit, maxPushCommits)
+	many := make([]pushCommit, maxPushCommits)
 	for i := range many {
 		many[i] = commit(nil, []string{"x"}, nil)
 	}
 	tests := []struct {
 		name     string
-		ev       github.PushEvent
+		ev       pushEvent
 		paths    []string
 		complete bool
 	}{
-		{"listed commits", github.PushEvent{Before: &sha1, After: &sha2, Commits: []*github.HeadCommit{
+		{"listed commits", pushEvent{Before: sha1, After: sha2, Commits: []pushCommit{
 			commit([]string{"a.go"}, []string{".tinyforge.yml"}, []string{}),
 			commit([]string{}, []string{}, []string{"old.txt"}),
 		}}, []string{"a.go", ".tinyforge.yml", "old.txt"}, true},
-		{"new branch", github.PushEvent{Before: &zero, After: &sha2, Created: github.Bool(true)}, nil, false},
-		{"force push", github.PushEvent{Before: &sha1, After: &sha2, Forced: github.Bool(true), Commits: []*github.HeadCommit{commit(nil, []string{"a"}, nil)}}, nil, false},
-		{"commit list at GitHub's cap", github.PushEvent{Before: &sha1, After: &sha2, Commits: many}, nil, false},
-		{"file lists stripped", github.PushEvent{Before: &sha1, After: &sha2, Commits: []*github.HeadCommit{{}}}, nil, false},
-		{"moved without commits", github.PushEvent{Before: &sha1, After: &sha2}, nil, false},
-		{"nothing moved", github.PushEvent{Before: &sha1, After: &sha1}, nil, true},
+		{"new branch", pushEvent{Before: zero, After: sha2, Created: true}, nil, false},
+		{"force push", pushEvent{Before: sha1, After: sha2, Forced: true, Commits: []pushCommit{commit(nil, []string{"a"}, nil)}}, nil, false},
+		{"commit list at GitHub's cap", pushEvent{Before: sha1, After: sha2, Commits: many}, nil, false},
+		{"file lists stripped", pushEvent{Before: sha1, After: sha2, Commits: []pushCommit{{}}}, nil, false},
+		{"moved without commits", pushEvent{Before: sha1, After: sha2}, nil, false},
+		{"nothing moved", pushEvent{Before: sha1, After: sha1}, nil, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -248,6 +248,10 @@ ALTER TABLE deliveries DROP COLUMN payload;
 CREATE TRIGGER deliveries_drop_payload AFTER DELETE ON deliveries
 BEGIN DELETE FROM delivery_payloads WHERE id = old.id; END;
 `,
+	// 5: deliveries_claim serves every query deliveries_ready did, and
+	// ReleaseLeases (at shutdown) can scan the pending rows; each index
+	// dropped is one write less per claim and per completion.
+	`DROP INDEX deliveries_ready; DROP INDEX deliveries_lease_owner;`,
 }
 
 // migrateRetry runs migrate, retrying while the file is busy. Processes
