@@ -39,7 +39,7 @@ import (
 type options struct {
 	total, concurrency, workers int
 	mix                         string
-	url, secret                 string
+	url, secret, spawn          string
 	jsonOnly                    bool
 	cpuprofile, memprofile      string
 	timeout, drainTimeout       time.Duration
@@ -54,6 +54,7 @@ func main() {
 	flag.StringVar(&o.mix, "mix", "push=70,pr=20,comment=10", "event mix: push (not touching .tinyforge.yml), pr (touching it), comment (/tinyforge plan and help, half each); also plan=, help=")
 	flag.StringVar(&o.url, "url", "", "target a running bot at this base URL instead of the in-process one (calls, e2e, lost and duplicated cannot be observed then)")
 	flag.StringVar(&o.secret, "secret", os.Getenv("GITHUB_APP_WEBHOOK_SECRET"), "webhook secret of the bot at --url")
+	flag.StringVar(&o.spawn, "spawn", "", "run the bot as a process of its own from this binary (\"build\": go build it first) against this process's fakes, so that its memory is measured alone")
 	flag.IntVar(&o.workers, "workers", 0, "inbox workers of the in-process bot (0 = the bot's default)")
 	flag.BoolVar(&o.jsonOnly, "json-only", false, "print only the JSON line")
 	flag.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of the load and drain phases to this file")
@@ -127,12 +128,19 @@ func run(o options, stdout io.Writer) (int, error) {
 		target string
 		secret string
 	)
+	var bot *spawned
 	if o.url == "" {
-		env, err = app.NewFakeEnv(app.FakeEnvOptions{Workers: o.workers})
+		env, err = app.NewFakeEnv(app.FakeEnvOptions{Workers: o.workers, NoServer: o.spawn != ""})
 		if err != nil {
 			return 2, err
 		}
 		defer env.Close()
+		if o.spawn != "" {
+			if bot, err = spawnBot(env, o.spawn); err != nil {
+				return 2, err
+			}
+			defer bot.stop()
+		}
 		inst := int64(100)
 		gh, add, target, secret = env.GitHub, envAdder{env, &inst}, env.URL, env.WebhookSecret
 	} else {
@@ -219,6 +227,9 @@ func run(o options, stdout io.Writer) (int, error) {
 		r.Note = "--url: the bot runs elsewhere, so API calls per event, end-to-end latency, processed/s, lost and duplicated cannot be observed from here; only acknowledgement figures are measured"
 	}
 	r.PeakRSSMB = procStatusMB("VmHWM")
+	if bot != nil {
+		r.HarnessPeakRSSMB, r.PeakRSSMB, r.Spawned = r.PeakRSSMB, bot.peakRSSMB(), true
+	}
 	if sent.failed > 0 {
 		code = 1
 	}
@@ -335,8 +346,11 @@ func percentile(sorted []time.Duration, p float64) time.Duration {
 func ms(d time.Duration) float64 { return math.Round(float64(d)/1e4) / 100 }
 
 // procStatusMB reads a VmXXX line of /proc/self/status in MB (0 when unknown).
-func procStatusMB(key string) float64 {
-	b, err := os.ReadFile("/proc/self/status")
+func procStatusMB(key string) float64 { return statusMB("/proc/self/status", key) }
+
+// statusMB reads a VmXXX line of a /proc status file in MB (0 when unknown).
+func statusMB(path, key string) float64 {
+	b, err := os.ReadFile(path)
 	if err != nil {
 		return 0
 	}

@@ -47,6 +47,8 @@ type result struct {
 	LostDetail, DupDetail                  string
 	Retries                                int
 	PeakRSSMB, BaselineRSSMB               float64
+	HarnessPeakRSSMB                       float64 // with --spawn: this process (fakes + load generator)
+	Spawned                                bool
 	CPUFloor, StoreFloor                   float64
 	CPURatio, StoreRatio                   float64
 	Calls                                  map[string]calls
@@ -331,6 +333,10 @@ func (r *result) jsonLine() map[string]any {
 		"acked_over_store_floor": round2(r.StoreRatio),
 		"in_process":             r.InProcess,
 	}
+	if r.Spawned {
+		m["bot_process"] = "spawned"
+		m["harness_peak_rss_mb"] = r.HarnessPeakRSSMB
+	}
 	if r.InProcess {
 		m["e2e_p50_ms"], m["e2e_p99_ms"] = r.E2EP50, r.E2EP99
 		m["e2e_by_kind_ms"] = r.E2EByKind
@@ -353,6 +359,9 @@ func printTable(w io.Writer, r *result) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	p := func(k, format string, args ...any) { fmt.Fprintf(tw, "%s\t"+format+"\n", append([]any{k}, args...)...) }
 	where := "in process (FakeEnv: fake GitHub + fake Tinyforge + real bot on loopback)"
+	if r.Spawned {
+		where = "bot spawned as its own process (--spawn), fakes and load generator in this one, all on loopback"
+	}
 	if !r.InProcess {
 		where = "remote bot (--url)"
 	}
@@ -383,7 +392,11 @@ func printTable(w io.Writer, r *result) {
 	} else {
 		p("note", "%s", r.Note)
 	}
-	p("rss", "peak %.1f MB (whole process: bot, fakes and load generator; %.1f MB before the load)", r.PeakRSSMB, r.BaselineRSSMB)
+	if r.Spawned {
+		p("rss", "peak %.1f MB: the bot's own process (the fakes and load generator peaked at %.1f MB)", r.PeakRSSMB, r.HarnessPeakRSSMB)
+	} else {
+		p("rss", "peak %.1f MB (whole process: bot, fakes and load generator; %.1f MB before the load)", r.PeakRSSMB, r.BaselineRSSMB)
+	}
 	for _, f := range r.FailureSamples {
 		p("failure", "%s", f)
 	}
