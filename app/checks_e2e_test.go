@@ -2,6 +2,8 @@ package app
 
 import (
 	"fmt"
+	"io"
+	"net/http"
 	"strings"
 	"testing"
 
@@ -296,5 +298,39 @@ func TestForkPullRequestIsChecked(t *testing.T) {
 				t.Errorf("read from the fork %d times (installation on fork: %v)", fromFork, installedOnFork)
 			}
 		})
+	}
+}
+
+func TestReadinessFollowsStoreAndTinyforge(t *testing.T) {
+	e := newEnv(t, FakeEnvOptions{})
+	get := func(path string) int {
+		resp, err := http.Get(e.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if s := get("/healthz"); s != 200 {
+		t.Errorf("/healthz = %d", s)
+	}
+	if s := get("/readyz"); s != 200 {
+		t.Errorf("/readyz = %d with everything up", s)
+	}
+
+	// Tinyforge down: not ready (once the cached answer expires: a new server).
+	e2 := newEnv(t, FakeEnvOptions{})
+	e2.Tinyforge.InjectFault("GET", "/api/workloads", tinyforgetest.Fault{Status: 503})
+	resp, err := http.Get(e2.URL + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 503 || !strings.Contains(string(body), "tinyforge unreachable") {
+		t.Errorf("/readyz with Tinyforge down = %d %s", resp.StatusCode, body)
+	}
+	if strings.Contains(string(body), fakeTinyforgeToken) {
+		t.Error("/readyz leaks the token")
 	}
 }

@@ -411,3 +411,26 @@ func mustScrape(t *testing.T, e *FakeEnv) string {
 	}
 	return text
 }
+
+func TestTeamMembersMaySync(t *testing.T) {
+	e := newEnv(t, FakeEnvOptions{ConfigYAML: "sync: {teams: [acme/deployers]}\n"})
+	w := &syncWorld{FakeEnv: e}
+	w.workload = e.AddRepo(testRepo, "web", inSyncFile, liveWeb)
+	w.pr, _ = openPR(e, "bump-port", portFile)
+	w.merged = e.GitHub.MergePR(testRepo, w.pr)
+	e.GitHub.SetPermission(testRepo, "erin", "write")
+	e.GitHub.SetPermission(testRepo, "frank", "write")
+	e.GitHub.AddTeamMember("acme", "deployers", "erin")
+
+	c, _ := w.comment(t, w.pr, "frank", "/tinyforge sync")
+	w.finished(t, c)
+	c, _ = w.comment(t, w.pr, "erin", "/tinyforge sync")
+	w.finished(t, c)
+	var got []string
+	for _, r := range w.audit(t) {
+		got = append(got, r.ActorLogin+"/"+r.Outcome)
+	}
+	if !slices.Equal(got, []string{"frank/denied", "erin/applied"}) {
+		t.Errorf("audit = %v, want frank denied and erin (team member) applied", got)
+	}
+}
