@@ -15,9 +15,6 @@ import (
 	"github.com/tinyforge/tinyforge-bot/tinyforge"
 )
 
-// defaultGitOpsPath is where Tinyforge looks when a workload names no path.
-const defaultGitOpsPath = ".tinyforge.yml"
-
 // annotationsPerRequest is GitHub's cap on annotations in one check-run request.
 const annotationsPerRequest = 50
 
@@ -30,13 +27,6 @@ type checkTarget struct {
 	// DeliveryID ties the check run to the webhook that asked for it, so a
 	// re-run after a crash finds the run it already created.
 	DeliveryID string
-}
-
-func gitopsPath(w tinyforge.Workload) string {
-	if w.GitOpsPath == "" {
-		return defaultGitOpsPath
-	}
-	return w.GitOpsPath
 }
 
 func checkName(w tinyforge.Workload) string { return "tinyforge/" + w.Name }
@@ -91,15 +81,11 @@ func (b *Base) runChecks(ctx context.Context, client *github.Client, t checkTarg
 // completes the run, also when Tinyforge or GitHub fail midway.
 func (b *Base) runCheck(ctx context.Context, client *github.Client, t checkTarget, w tinyforge.Workload) error {
 	logger := zerolog.Ctx(ctx).With().Str("workload", w.Name).Str("sha", t.HeadSHA).Logger()
-	externalID := string(w.ID)
-	if t.DeliveryID != "" {
-		externalID = t.DeliveryID + "/" + string(w.ID)
-	}
 	var runID int64
 	if inbox.Attempt(ctx) > 1 {
 		// This delivery was started before (a crash or a failed attempt): take
 		// over the run it created instead of posting a second one.
-		prev, done, err := b.findCheckRun(ctx, client, t, checkName(w), externalID)
+		prev, done, err := b.findCheckRun(ctx, client, t, checkName(w), externalID(t, w))
 		if err != nil {
 			return err
 		}
@@ -110,29 +96,43 @@ func (b *Base) runCheck(ctx context.Context, client *github.Client, t checkTarge
 		runID = prev
 	}
 	if runID == 0 {
-		started := github.Timestamp{Time: b.now()}
-		run, _, err := client.Checks.CreateCheckRun(ctx, t.Repo.Owner, t.Repo.Name, github.CreateCheckRunOptions{
-			Name:       checkName(w),
-			HeadSHA:    t.HeadSHA,
-			Status:     github.String("in_progress"),
-			ExternalID: github.String(externalID),
-			StartedAt:  &started,
-		})
-		if err != nil {
-			return fmt.Errorf("create check run %s at %s: %w", checkName(w), shortSHA(t.HeadSHA), err)
+		var err error
+		if runID, err = b.createCheckRun(ctx, client, t, w); err != nil {
+			return err
 		}
-		runID = run.GetID()
 	}
 	result := b.evaluate(ctx, client, t, w)
 	out := renderCheck(result)
 	if err := b.completeCheck(ctx, client, t.Repo, runID, checkName(w), out); err != nil {
 		return err
 	}
-	if b.Observer.CheckCompleted != nil {
-		b.Observer.CheckCompleted(out.Conclusion)
-	}
 	logger.Info().Str("conclusion", out.Conclusion).Msg("check run completed")
 	return nil
+}
+
+// externalID ties a check run to the webhook that asked for it, so a re-run
+// after a crash finds the run it already created.
+func externalID(t checkTarget, w tinyforge.Workload) string {
+	if t.DeliveryID == "" {
+		return string(w.ID)
+	}
+	return t.DeliveryID + "/" + string(w.ID)
+}
+
+// createCheckRun posts the workload's check run, in progress, on t's commit.
+func (b *Base) createCheckRun(ctx context.Context, client *github.Client, t checkTarget, w tinyforge.Workload) (int64, error) {
+	started := github.Timestamp{Time: b.now()}
+	run, _, err := client.Checks.CreateCheckRun(ctx, t.Repo.Owner, t.Repo.Name, github.CreateCheckRunOptions{
+		Name:       checkName(w),
+		HeadSHA:    t.HeadSHA,
+		Status:     github.String("in_progress"),
+		ExternalID: github.String(externalID(t, w)),
+		StartedAt:  &started,
+	})
+	if err != nil {
+		return 0, fmt.Errorf("create check run %s at %s: %w", checkName(w), shortSHA(t.HeadSHA), err)
+	}
+	return run.GetID(), nil
 }
 
 // findCheckRun looks for the run an earlier attempt at this delivery made.
@@ -154,7 +154,7 @@ func (b *Base) findCheckRun(ctx context.Context, client *github.Client, t checkT
 // evaluate reads the file at the head commit and plans it against the live
 // workload. Failures become part of the result: the check still completes.
 func (b *Base) evaluate(ctx context.Context, client *github.Client, t checkTarget, w tinyforge.Workload) checkResult {
-	r := checkResult{Workload: w.Name, Path: gitopsPath(w), SHA: t.HeadSHA, Branch: w.Branch()}
+	r := checkResult{Workload: w.Name, Path: w.GitOpsFile(), SHA: t.HeadSHA, Branch: w.Branch()}
 	content, found, err := fetchFile(ctx, client, t.FileRepo, r.Path, t.HeadSHA)
 	if t.FileRepo != t.Repo && (err != nil || !found) {
 		// The installation often cannot read a contributor's fork; GitHub
@@ -227,6 +227,9 @@ func (b *Base) completeCheck(ctx context.Context, client *github.Client, repo re
 			return fmt.Errorf("complete check run %s (%d): %w", name, id, err)
 		}
 	}
+	if b.Observer.CheckCompleted != nil {
+		b.Observer.CheckCompleted(out.Conclusion)
+	}
 	return nil
 }
 
@@ -267,7 +270,7 @@ func touches(changed []string, path string) bool {
 func touchedWorkloads(workloads []tinyforge.Workload, changed []string) []tinyforge.Workload {
 	var out []tinyforge.Workload
 	for _, w := range workloads {
-		if touches(changed, gitopsPath(w)) {
+		if touches(changed, w.GitOpsFile()) {
 			out = append(out, w)
 		}
 	}

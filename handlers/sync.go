@@ -201,28 +201,26 @@ func (c *commandRun) syncOne(ctx context.Context, w tinyforge.Workload) syncOutc
 		return r
 	}
 	r.SHA = branch.GetCommit().GetSHA()
-	content, found, err := fetchFile(ctx, c.client, c.repo, gitopsPath(w), r.SHA)
+	checked := c.evaluate(ctx, c.client, checkTarget{Repo: c.repo, FileRepo: c.repo, HeadSHA: r.SHA, DeliveryID: c.deliveryID}, w)
 	switch {
-	case err != nil:
-		r.Outcome, r.Reason = OutcomeFailed, err.Error()
+	case checked.Unreachable == "Tinyforge":
+		r.Outcome, r.Reason = OutcomeFailed, "Tinyforge unreachable: "+checked.Reason
 		return r
-	case !found:
-		r.Outcome, r.Reason = OutcomeRefused, fmt.Sprintf("`%s` does not exist on `%s`", escapeInline(gitopsPath(w)), escapeInline(w.Branch()))
+	case checked.Unreachable != "":
+		r.Outcome, r.Reason = OutcomeFailed, checked.Reason
 		return r
-	}
-	live, err := c.Tinyforge.GetWorkload(ctx, w.ID)
-	if err != nil {
-		r.Outcome, r.Reason = OutcomeFailed, "Tinyforge unreachable: "+err.Error()
+	case checked.Missing:
+		r.Outcome, r.Reason = OutcomeRefused, fmt.Sprintf("`%s` does not exist on `%s`", escapeInline(w.GitOpsFile()), escapeInline(w.Branch()))
 		return r
 	}
-	plan := gitops.BuildPlan(content, live.Source, live.SourceConfig)
+	plan := checked.Plan
 	switch plan.Status {
 	case gitops.StatusInvalid:
-		r.Outcome, r.Reason = OutcomeRefused, fmt.Sprintf("`%s` at `%s` is invalid (%s); see the check run", escapeInline(gitopsPath(w)), shortSHA(r.SHA), plural(len(plan.Errors), "error"))
+		r.Outcome, r.Reason = OutcomeRefused, fmt.Sprintf("`%s` at `%s` is invalid (%s); see the check run", escapeInline(w.GitOpsFile()), shortSHA(r.SHA), plural(len(plan.Errors), "error"))
 		return r
 	case gitops.StatusInSync:
 		r.Outcome = OutcomeNoop
-		c.refreshCheck(ctx, w, r.SHA)
+		c.refreshCheck(ctx, w, checked)
 		return r
 	}
 	// Claimed only now, under the lock, so a redelivery of this comment that
@@ -251,7 +249,8 @@ func (c *commandRun) syncOne(ctx context.Context, w tinyforge.Workload) syncOutc
 			r.Changes = append(r.Changes, store.FieldChange{Field: a.Field, From: a.From, To: a.To})
 		}
 	}
-	c.refreshCheck(ctx, w, r.SHA)
+	// The live config changed: plan the commit again for its check.
+	c.refreshCheck(ctx, w, c.evaluate(ctx, c.client, checkTarget{Repo: c.repo, FileRepo: c.repo, HeadSHA: r.SHA, DeliveryID: c.deliveryID}, w))
 	return r
 }
 
@@ -276,18 +275,21 @@ func syncErrorOutcome(err error) (string, string) {
 	return OutcomeFailed, "Tinyforge failed: " + detail
 }
 
-// refreshCheck brings the commit's check run up to date after a sync, so the
-// branch shows success without anyone re-running it.
-func (c *commandRun) refreshCheck(ctx context.Context, w tinyforge.Workload, sha string) {
-	t := checkTarget{Repo: c.repo, FileRepo: c.repo, HeadSHA: sha, DeliveryID: c.deliveryID}
-	out := renderCheck(c.evaluate(ctx, c.client, t, w))
-	runs, _, err := c.client.Checks.ListCheckRunsForRef(ctx, c.repo.Owner, c.repo.Name, sha, &github.ListCheckRunsOptions{
+// refreshCheck shows result on the commit's check run, so the branch shows
+// the outcome of a sync without anyone re-running the check.
+func (c *commandRun) refreshCheck(ctx context.Context, w tinyforge.Workload, result checkResult) {
+	out := renderCheck(result)
+	runs, _, err := c.client.Checks.ListCheckRunsForRef(ctx, c.repo.Owner, c.repo.Name, result.SHA, &github.ListCheckRunsOptions{
 		CheckName: github.String(checkName(w)), AppID: github.Int64(c.AppID),
 	})
-	if err == nil && runs.GetTotal() > 0 && len(runs.CheckRuns) > 0 {
-		err = c.completeCheck(ctx, c.client, c.repo, runs.CheckRuns[0].GetID(), checkName(w), out)
+	var id int64
+	if err == nil && len(runs.CheckRuns) > 0 {
+		id = runs.CheckRuns[0].GetID()
 	} else if err == nil {
-		err = c.runCheck(ctx, c.client, t, w)
+		id, err = c.createCheckRun(ctx, c.client, checkTarget{Repo: c.repo, HeadSHA: result.SHA, DeliveryID: c.deliveryID}, w)
+	}
+	if err == nil {
+		err = c.completeCheck(ctx, c.client, c.repo, id, checkName(w), out)
 	}
 	if err != nil {
 		c.logger.Warn().Err(err).Str("workload", w.Name).Msg("could not update the check run after sync")
