@@ -85,6 +85,21 @@ var (
 	numericSeg  = regexp.MustCompile(`/[0-9]+(/|$)`)
 )
 
+// routeParams are the path parameters that may contain anything (slashes,
+// dots) and so are cut by position; keepTail keeps what follows the
+// parameter's own segment (…/commits/{ref}/check-runs).
+var routeParams = []struct {
+	cut, name string
+	keepTail  bool
+}{
+	{"/contents/", "{path}", false},
+	{"/compare/", "{basehead}", false},
+	{"/commits/", "{ref}", true},
+	{"/branches/", "{branch}", false},
+	{"/collaborators/", "{username}", true},
+	{"/memberships/", "{username}", false},
+}
+
 // githubRoute turns a request path into a low-cardinality route label.
 func githubRoute(method, path string) string {
 	path = "/" + strings.TrimLeft(path, "/")
@@ -92,17 +107,15 @@ func githubRoute(method, path string) string {
 		path = path[len("/api/v3"):]
 	}
 	path = reposPrefix.ReplaceAllString(path, "/repos/{owner}/{repo}")
-	for _, cut := range []string{"/contents/", "/compare/", "/commits/", "/branches/", "/collaborators/", "/memberships/"} {
-		if i := strings.Index(path, cut); i >= 0 {
-			rest := path[i+len(cut):]
-			name := map[string]string{"/contents/": "{path}", "/compare/": "{basehead}", "/commits/": "{ref}", "/branches/": "{branch}", "/collaborators/": "{username}", "/memberships/": "{username}"}[cut]
-			tail := ""
-			if cut == "/commits/" || cut == "/collaborators/" {
+	for _, seg := range routeParams {
+		if i := strings.Index(path, seg.cut); i >= 0 {
+			rest, tail := path[i+len(seg.cut):], ""
+			if seg.keepTail {
 				if j := strings.Index(rest, "/"); j >= 0 {
 					tail = rest[j:]
 				}
 			}
-			path = path[:i+len(cut)] + name + tail
+			path = path[:i+len(seg.cut)] + seg.name + tail
 			break
 		}
 	}
